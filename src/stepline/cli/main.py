@@ -1,0 +1,123 @@
+"""The `stepline` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from stepline.config import Settings
+from stepline.engine.deps import Engine
+
+from .run import run_command
+
+app = typer.Typer(help="Stepline: a workflow service that speaks the TCA workflow API.", no_args_is_help=True)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.command("run")(run_command)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def _settings(data_dir: Path | None = None, host: str | None = None, port: int | None = None) -> Settings:
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def build_engine(settings: Settings) -> Engine:
+    from stepline.store.blobs import BlobStore
+    from stepline.store.db import Database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return Engine(
+        Database(settings.resolved_database_url()), BlobStore(settings.resolved_blob_dir()), settings
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on [env STEPLINE_HOST, default 127.0.0.1]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port [env STEPLINE_PORT, default 8080]")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of the SQLite database, blobs and admin token [env STEPLINE_DATA_DIR, default ./stepline-data]"
+        ),
+    ] = None,
+    worker: Annotated[bool, typer.Option(help="Run a worker in this process")] = True,
+    log_level: Annotated[str, typer.Option(help="Log level of the server")] = "info",
+) -> None:
+    """Run the API (and, unless --no-worker, an in-process worker)."""
+    import uvicorn
+
+    from stepline.api.app import create_app
+    from stepline.api.bootstrap import bootstrap
+    from stepline.store.migrate import upgrade
+
+    _configure_logging(log_level)
+    settings = _settings(data_dir, host, port)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url())
+    engine = build_engine(settings)
+    token_file = settings.data_dir / "admin-token"
+    token = asyncio.run(bootstrap(engine, token_file))
+    # asyncio.run closed its loop; the engine's pool must not carry connections across loops.
+    asyncio.run(engine.db.close())
+    if token is not None:
+        where = "STEPLINE_BOOTSTRAP_TOKEN" if settings.bootstrap_token else str(token_file)
+        typer.echo(f"Created tenant 'default' and an admin token (also in {where}):\n{token}", err=True)
+    application = create_app(engine, run_worker=worker)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
+
+
+@app.command("worker")
+def worker_command(
+    log_level: Annotated[str, typer.Option(help="Log level")] = "info",
+) -> None:
+    """Run a worker without the API (configure it with STEPLINE_DATABASE_URL)."""
+    from stepline.engine.worker import Worker
+
+    _configure_logging(log_level)
+    settings = _settings()
+    engine = build_engine(settings)
+
+    async def main() -> None:
+        worker = Worker(engine)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, worker.stop)
+        try:
+            await worker.run()
+        finally:
+            await engine.db.close()
+
+    asyncio.run(main())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the newest version."""
+    from stepline.store.migrate import upgrade
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url())
+    typer.echo("database schema is up to date")
+
+
+if __name__ == "__main__":
+    app()

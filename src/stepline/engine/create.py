@@ -1,0 +1,244 @@
+"""Creating an execution: validate, freeze the design, store everything in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from stepline.design.assignments import check_assignments
+from stepline.design.problems import Problem
+from stepline.design.validate import validate_design
+from stepline.store import attachments as attachment_store
+from stepline.store import executions as store
+from stepline.store import logs as log_store
+from stepline.store import workflows as workflow_store
+from stepline.store.ids import new_id, now_ms
+from stepline.wire.common import parse_time
+from stepline.wire.execution import ExecutionStatus, WorkflowExecutionCreateRequest
+from stepline.wire.workflow import WorkflowBody
+
+from .deps import Engine
+from .errors import ErrorItem, InvalidRequest, NotFound
+from .transitions import new_step_row
+
+logger = logging.getLogger("stepline.api")
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file received with the create request, already in the blob store."""
+
+    name: str
+    blob_key: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+def invalid(problems: list[Problem], prefix: str = "") -> InvalidRequest:
+    items = [ErrorItem(p.code, f"{prefix}{p.pointer}: {p.message}") for p in problems]
+    return InvalidRequest.many(items)  # type: ignore[return-value]
+
+
+async def load_design(
+    engine: Engine, tenant_id: str, workflow_id: str
+) -> tuple[dict[str, Any], WorkflowBody]:
+    async with engine.db.read() as conn:
+        row = await workflow_store.get_workflow(conn, tenant_id, workflow_id)
+    if row is None:
+        raise NotFound(
+            "WORKFLOW_NOT_FOUND",
+            f"workflow '{workflow_id}' not found in tenant '{tenant_id}'; list workflows with "
+            "GET .../workflow to find its id",
+        )
+    workflow = WorkflowBody.model_validate(row["design"])
+    problems = validate_design(workflow)
+    if problems:
+        raise invalid(problems, prefix=f"workflow '{workflow_id}' ")
+    return row, workflow
+
+
+def _retained_til(request: WorkflowExecutionCreateRequest, now: int, retention_days: int) -> int:
+    if request.retainedTil is None:
+        return now + retention_days * DAY_MS
+    try:
+        value = parse_time(request.retainedTil)
+    except ValueError as exc:
+        raise InvalidRequest("VALIDATION_FAILED", f"/retainedTil: {exc}") from exc
+    if value <= now:
+        raise InvalidRequest(
+            "VALIDATION_FAILED",
+            f"/retainedTil: {request.retainedTil} is in the past; give a future time or omit it "
+            f"for the default of {retention_days} days",
+        )
+    return value
+
+
+def _check_debug_steps(request: WorkflowExecutionCreateRequest, workflow: WorkflowBody) -> None:
+    problems = [
+        Problem(f"/debugStepIds/{index}", f"step '{step_id}' is not a step of the workflow")
+        for index, step_id in enumerate(request.debugStepIds)
+        if step_id not in workflow.steps
+    ]
+    if problems:
+        raise invalid(problems)
+
+
+def _context_variables(request: WorkflowExecutionCreateRequest) -> dict[str, Any]:
+    return {key: request.context[key] for key in ("vnfId", "nsId") if key in request.context}
+
+
+async def create_execution(
+    engine: Engine,
+    tenant_id: str,
+    user: str,
+    request: WorkflowExecutionCreateRequest,
+    uploads: list[Upload],
+    idempotency_key: str | None = None,
+) -> tuple[str, bool]:
+    """Validate and store a new execution; return its id and whether it is new.
+
+    With an idempotency key seen before, returns the earlier execution and False; the
+    caller then deletes the blobs of `uploads`.
+    """
+    if idempotency_key:
+        existing = await _find_existing(engine, tenant_id, idempotency_key)
+        if existing:
+            return existing, False
+    workflow_row, workflow = await load_design(engine, tenant_id, request.workflowId)
+    if request.attachments:
+        raise InvalidRequest(
+            "VALIDATION_FAILED",
+            "/attachments: references to stored attachments are not supported yet; "
+            "upload the files as multipart parts named 'files'",
+        )
+    _check_debug_steps(request, workflow)
+    assignments, problems = check_assignments(
+        workflow, request.assignments, {upload.name for upload in uploads}
+    )
+    if problems:
+        raise invalid(problems)
+    now = now_ms()
+    row = _execution_row(engine, tenant_id, user, request, workflow_row, workflow, assignments, now)
+    row["idempotency_key"] = idempotency_key
+    try:
+        await _insert(engine, row, uploads, now)
+    except IntegrityError:
+        if idempotency_key:
+            existing = await _find_existing(engine, tenant_id, idempotency_key)
+            if existing:
+                return existing, False
+        raise
+    return row["id"], True
+
+
+async def _find_existing(engine: Engine, tenant_id: str, key: str) -> str | None:
+    async with engine.db.read() as conn:
+        return await store.find_by_idempotency_key(conn, tenant_id, key)
+
+
+def _execution_row(
+    engine: Engine,
+    tenant_id: str,
+    user: str,
+    request: WorkflowExecutionCreateRequest,
+    workflow_row: dict[str, Any],
+    workflow: WorkflowBody,
+    assignments: dict[str, Any],
+    now: int,
+) -> dict[str, Any]:
+    variables = {
+        name: parameter.defaultValue
+        for name, parameter in workflow.variables.items()
+        if parameter.defaultValue is not None
+    }
+    variables.update(_context_variables(request))
+    return {
+        "tenant_id": tenant_id,
+        "id": new_id("ex"),
+        "workflow_id": workflow_row["id"],
+        "workflow_ref": {
+            "id": workflow_row["id"],
+            "createdAt": workflow_row["created_at"],
+            "creationUser": workflow_row["creation_user"],
+            "creationTenantId": workflow_row["tenant_id"],
+        },
+        "snapshot": workflow.model_dump(mode="json", exclude_none=True),
+        "status": ExecutionStatus.QUEUED.value,
+        "context_type": request.contextType,
+        "context": request.context,
+        "assignments": assignments,
+        "variables": variables,
+        "outputs": {},
+        "pause_at_failure": request.pauseAtFailure,
+        "debug_step_ids": request.debugStepIds,
+        "current_step_id": workflow.startStepId,
+        "current_seq": None,
+        "step_count": 0,
+        "aborted": False,
+        "abort_requested": False,
+        "creation_user": user,
+        "creation_time": now,
+        "end_time": None,
+        "retained_til": _retained_til(request, now, engine.settings.retention_days),
+        "version": 1,
+        "next_run_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+
+
+async def _insert(engine: Engine, row: dict[str, Any], uploads: list[Upload], now: int) -> None:
+    logs = [_log(row, now, "INFO", "execution queued")]
+    first_step = None
+    if row["current_step_id"] is None:
+        row.update(status=ExecutionStatus.COMPLETED.value, end_time=now, next_run_at=None)
+        logs.append(_log(row, now, "INFO", "execution completed: the workflow has no steps"))
+    else:
+        first_step, status = new_step_row(
+            row, 0, row["current_step_id"], row["snapshot"]["steps"][row["current_step_id"]]
+        )
+        row.update(current_seq=0, step_count=1)
+        if status is ExecutionStatus.PAUSED:
+            row.update(status=status.value, next_run_at=None)
+            logs.append(_log(row, now, "INFO", f"paused before step '{row['current_step_id']}'"))
+    attachment_rows = [
+        {
+            "id": new_id("att"),
+            "tenant_id": row["tenant_id"],
+            "owner_kind": "execution",
+            "owner_id": row["id"],
+            "name": upload.name,
+            "blob_key": upload.blob_key,
+            "size": upload.size,
+            "content_type": upload.content_type,
+            "sha256": upload.sha256,
+            "created_at": now,
+        }
+        for upload in uploads
+    ]
+    async with engine.db.write() as conn:
+        await store.insert_execution(conn, row)
+        await attachment_store.insert_attachments(conn, attachment_rows)
+        if first_step is not None:
+            await store.insert_step_execution(conn, first_step)
+        await log_store.insert_logs(conn, logs)
+    logger.info(
+        "execution_created tenant=%s id=%s workflow=%s", row["tenant_id"], row["id"], row["workflow_id"]
+    )
+
+
+def _log(row: dict[str, Any], now: int, level: str, msg: str) -> dict[str, Any]:
+    return {
+        "tenant_id": row["tenant_id"],
+        "execution_id": row["id"],
+        "step_seq": None,
+        "time": now,
+        "level": level,
+        "msg": msg,
+    }

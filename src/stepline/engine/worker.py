@@ -1,0 +1,114 @@
+"""The worker loop: claim runnable executions and run them, a bounded number at a time.
+
+Shutdown goes in phases: stop claiming, wait up to the grace period for running steps,
+then cancel the rest. A cancelled execution keeps its lease until it expires; the next
+worker that claims it records the interrupted step as WORKER_LOST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+
+from stepline.store.ids import new_id, now_ms
+from stepline.store.leases import claim_next
+
+from .deps import Engine
+from .runner import ExecutionRunner
+
+logger = logging.getLogger("stepline.worker")
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()[:32]}-{os.getpid()}-{new_id('w')[-6:]}"
+
+
+class Worker:
+    """Claims and runs executions until `stop()` is called."""
+
+    def __init__(self, engine: Engine, worker_id: str | None = None) -> None:
+        self.engine = engine
+        self.worker_id = worker_id or default_worker_id()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """Look for work now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        settings = self.engine.settings
+        slots = asyncio.Semaphore(settings.worker_concurrency)
+        logger.info("worker_started id=%s concurrency=%d", self.worker_id, settings.worker_concurrency)
+        try:
+            while not self._stopping.is_set():
+                await slots.acquire()
+                if self._stopping.is_set():
+                    slots.release()
+                    break
+                claimed = await self._claim_one(slots)
+                if not claimed:
+                    slots.release()
+                    await self._idle(settings.poll_interval_seconds)
+        finally:
+            await self._drain()
+
+    async def _claim_one(self, slots: asyncio.Semaphore) -> bool:
+        lease_ms = int(self.engine.settings.lease_seconds * 1000)
+        try:
+            async with self.engine.db.write() as conn:
+                row = await claim_next(conn, self.worker_id, now_ms(), lease_ms)
+        except Exception:
+            # A database outage must not end the worker: it retries at the next poll.
+            logger.exception("claim_failed worker=%s", self.worker_id)
+            return False
+        if row is None:
+            return False
+        logger.debug("execution_claimed id=%s worker=%s", row["id"], self.worker_id)
+        task = asyncio.create_task(self._run_execution(row))
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            slots.release()
+            # A slot came free: there may be more work waiting.
+            self._wake.set()
+
+        task.add_done_callback(done)
+        return True
+
+    async def _run_execution(self, row: dict[str, object]) -> None:
+        try:
+            await ExecutionRunner(self.engine, self.worker_id, dict(row)).run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The lease will expire and recovery will record the step as WORKER_LOST.
+            logger.exception("execution_crashed id=%s worker=%s", row["id"], self.worker_id)
+
+    async def _idle(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+        self._wake.clear()
+
+    async def _drain(self) -> None:
+        if not self._tasks:
+            logger.info("worker_stopped id=%s", self.worker_id)
+            return
+        grace = self.engine.settings.abort_grace_seconds
+        logger.info("worker_stopping id=%s running=%d grace=%.1fs", self.worker_id, len(self._tasks), grace)
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        logger.info("worker_stopped id=%s cancelled=%d", self.worker_id, len(pending))

@@ -1,0 +1,220 @@
+"""The TCA_SSH and VRO_SSH steps: run a command or a script file on a host over SSH.
+
+A `script` string is run as the remote command by the user's login shell. A `script`
+file is uploaded over SFTP to a new file under /tmp, run with `sh`, and deleted after
+the run. Standard output and error lines go to the step log as they arrive (at INFO and
+WARN), and are also returned as the outputs `output` and `stderr`, with `exitCode`.
+
+On cancellation the remote command gets SIGTERM and, if it is still running after a
+grace period, SIGKILL, through SSH "signal" channel requests. OpenSSH's sshd delivers
+them to the command's whole process group. Then the channel is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shlex
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import asyncssh
+
+from .base import FileInput, StepContext, StepFailure
+from .sftp_upload import write_content
+from .ssh_connect import invalid_input, open_connection, parse_target
+
+# The outputs keep at most this much of each stream. The step log still gets every line.
+MAX_CAPTURED_BYTES = 16 * 1024**2
+# A line longer than this goes to the log in pieces.
+MAX_LOG_LINE_BYTES = 64 * 1024
+READ_CHUNK_BYTES = 64 * 1024
+TERMINATE_GRACE_SECONDS = 2.0
+CLEANUP_TIMEOUT_SECONDS = 5.0
+REMOTE_SCRIPT_DIRECTORY = "/tmp"  # noqa: S108 - the file is created with O_EXCL and mode 0600
+
+
+@dataclass
+class CommandResult:
+    output: str
+    stderr: str
+    exit_code: int
+    exit_signal: str | None = None
+
+
+class StreamCapture:
+    """Splits a byte stream into log lines and keeps its start for the outputs."""
+
+    def __init__(self, write_line: Callable[[str], None], stream_name: str) -> None:
+        self._write_line = write_line
+        self._stream_name = stream_name
+        self._pending = bytearray()
+        self._captured = bytearray()
+        self._truncated = False
+
+    def feed(self, chunk: bytes) -> None:
+        self._capture(chunk)
+        self._pending += chunk
+        while True:
+            end = self._pending.find(b"\n")
+            if end < 0:
+                break
+            self._emit(bytes(self._pending[:end]))
+            del self._pending[: end + 1]
+        while len(self._pending) >= MAX_LOG_LINE_BYTES:
+            self._emit(bytes(self._pending[:MAX_LOG_LINE_BYTES]))
+            del self._pending[:MAX_LOG_LINE_BYTES]
+
+    def finish(self) -> str:
+        """Log the last line and return the captured text."""
+        if self._pending:
+            self._emit(bytes(self._pending))
+            self._pending.clear()
+        return self._captured.decode("utf-8", errors="replace")
+
+    def _capture(self, chunk: bytes) -> None:
+        room = MAX_CAPTURED_BYTES - len(self._captured)
+        if len(chunk) > room and not self._truncated:
+            self._truncated = True
+            self._write_line(
+                f"[{self._stream_name} is longer than {MAX_CAPTURED_BYTES // 1024**2} MiB; "
+                "the step output keeps only the start]"
+            )
+        self._captured += chunk[: max(0, room)]
+
+    def _emit(self, line: bytes) -> None:
+        self._write_line(line.rstrip(b"\r").decode("utf-8", errors="replace"))
+
+
+async def _pump(reader: asyncssh.SSHReader[bytes], capture: StreamCapture) -> None:
+    while chunk := await reader.read(READ_CHUNK_BYTES):
+        capture.feed(chunk)
+
+
+async def _stop_remote(process: asyncssh.SSHClientProcess[bytes]) -> None:
+    """Signal the remote command to end, escalate to SIGKILL, and close the channel."""
+    for signal_name in ("TERM", "KILL"):
+        try:
+            process.send_signal(signal_name)
+        except OSError:
+            break  # the channel is already closed
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(TERMINATE_GRACE_SECONDS):
+                await process.wait_closed()
+                break
+    process.close()
+
+
+async def run_command(
+    connection: asyncssh.SSHClientConnection, command: str, ctx: StepContext
+) -> CommandResult:
+    """Run `command`, stream its output lines to the step log and return the result."""
+    stdout = StreamCapture(ctx.log.info, "standard output")
+    stderr = StreamCapture(ctx.log.warn, "standard error")
+    process = await connection.create_process(command, encoding=None, stdin=asyncssh.DEVNULL)
+    try:
+        await asyncio.gather(_pump(process.stdout, stdout), _pump(process.stderr, stderr))
+        await process.wait_closed()
+    except asyncio.CancelledError:
+        await _stop_remote(process)
+        raise
+    returncode = process.returncode
+    exit_signal = process.exit_signal[0] if process.exit_signal else None
+    return CommandResult(
+        output=stdout.finish(),
+        stderr=stderr.finish(),
+        exit_code=returncode if returncode is not None else -1,
+        exit_signal=exit_signal,
+    )
+
+
+@contextlib.asynccontextmanager
+async def uploaded_script(
+    connection: asyncssh.SSHClientConnection, file: FileInput, ctx: StepContext
+) -> AsyncIterator[str]:
+    """Upload `file` to a new temporary path, yield the path and delete the file afterwards."""
+    path = f"{REMOTE_SCRIPT_DIRECTORY}/stepline-{secrets.token_hex(12)}.sh"
+    try:
+        sftp = await connection.start_sftp_client()
+    except (asyncssh.SFTPError, asyncssh.ChannelOpenError) as exc:
+        raise StepFailure(
+            "SCP_FAILED", f"uploading script file '{file.name}' failed: {exc.reason}"
+        ) from exc
+    created = False
+    try:
+        try:
+            # O_EXCL: never write through a file or symbolic link planted at the path.
+            attrs = asyncssh.SFTPAttrs(permissions=0o600)
+            async with sftp.open(path, "xb", attrs) as remote:
+                created = True
+                size = await write_content(remote, file, ctx)
+        except asyncssh.SFTPError as exc:
+            raise StepFailure(
+                "SCP_FAILED", f"uploading script file '{file.name}' to {path} failed: {exc.reason}"
+            ) from exc
+        ctx.log.info(f"uploaded script file '{file.name}' ({size} bytes) to {path}")
+        yield path
+    finally:
+        if created:
+            await _remove_quietly(sftp, path, ctx)
+        sftp.exit()
+
+
+async def _remove_quietly(sftp: asyncssh.SFTPClient, path: str, ctx: StepContext) -> None:
+    try:
+        async with asyncio.timeout(CLEANUP_TIMEOUT_SECONDS):
+            await sftp.remove(path)
+    except (asyncssh.Error, OSError) as exc:
+        ctx.log.warn(f"could not delete the uploaded script {path}: {exc}")
+
+
+def _script_input(inputs: dict[str, Any]) -> str | FileInput:
+    script = inputs.get("script")
+    if isinstance(script, FileInput):
+        return script
+    if not isinstance(script, str) or not script.strip():
+        raise invalid_input("input 'script' is missing or empty; set a command or a script file")
+    return script
+
+
+class SshRunner:
+    """Runs TCA_SSH and VRO_SSH steps."""
+
+    async def run(self, inputs: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
+        script = _script_input(inputs)
+        target = await parse_target(inputs, ctx)
+        async with open_connection(target, ctx) as connection:
+            try:
+                result = await _run_script(connection, script, ctx)
+            except asyncssh.Error as exc:
+                raise StepFailure(
+                    "SSH_CONNECT_FAILED",
+                    f"the SSH connection to {target.address} failed while the command ran: "
+                    f"{exc.reason}",
+                ) from exc
+
+        outputs = {"output": result.output, "stderr": result.stderr, "exitCode": result.exit_code}
+        if result.exit_signal is not None:
+            raise StepFailure(
+                "EXIT_CODE_NONZERO",
+                f"the remote command was killed by signal {result.exit_signal}",
+                outputs=outputs,
+            )
+        if result.exit_code != 0:
+            raise StepFailure(
+                "EXIT_CODE_NONZERO",
+                f"the remote command exited with code {result.exit_code}",
+                outputs=outputs,
+            )
+        return outputs
+
+
+async def _run_script(
+    connection: asyncssh.SSHClientConnection, script: str | FileInput, ctx: StepContext
+) -> CommandResult:
+    if isinstance(script, str):
+        return await run_command(connection, script, ctx)
+    async with uploaded_script(connection, script, ctx) as path:
+        return await run_command(connection, f"sh {shlex.quote(path)}", ctx)

@@ -1,0 +1,1 @@
+"""Storage: tables, queries, the work claim and leases, the blob store, migrations."""

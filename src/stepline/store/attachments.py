@@ -1,0 +1,59 @@
+"""Attachment metadata; the content lives in the blob store under `blob_key`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .tables import attachments
+
+
+async def insert_attachments(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(attachments), rows)
+
+
+async def list_attachments(
+    conn: AsyncConnection, tenant_id: str, owner_kind: str, owner_id: str
+) -> list[dict[str, Any]]:
+    query = (
+        select(attachments)
+        .where(
+            attachments.c.tenant_id == tenant_id,
+            attachments.c.owner_kind == owner_kind,
+            attachments.c.owner_id == owner_id,
+        )
+        .order_by(attachments.c.name)
+    )
+    return [dict(row) for row in (await conn.execute(query)).mappings()]
+
+
+async def get_attachment(
+    conn: AsyncConnection, tenant_id: str, owner_kind: str, owner_id: str, name: str
+) -> dict[str, Any] | None:
+    query = select(attachments).where(
+        attachments.c.tenant_id == tenant_id,
+        attachments.c.owner_kind == owner_kind,
+        attachments.c.owner_id == owner_id,
+        attachments.c.name == name,
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row else None
+
+
+async def delete_attachments_of(
+    conn: AsyncConnection, tenant_id: str, owner_kind: str, owner_id: str
+) -> list[str]:
+    """Delete the owner's attachment rows and return their blob keys for the caller to delete."""
+    result = await conn.execute(
+        delete(attachments)
+        .where(
+            attachments.c.tenant_id == tenant_id,
+            attachments.c.owner_kind == owner_kind,
+            attachments.c.owner_id == owner_id,
+        )
+        .returning(attachments.c.blob_key)
+    )
+    return [row[0] for row in result]

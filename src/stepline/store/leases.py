@@ -1,0 +1,77 @@
+"""The work claim and the lease of a worker on an execution.
+
+A worker owns an execution only through a row it flipped itself with the claim statement;
+every later write it makes checks that `lease_owner` is still its id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from stepline.wire.execution import ExecutionStatus
+
+from .tables import executions
+
+RUNNABLE = (ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value)
+
+
+async def claim_next(conn: AsyncConnection, worker_id: str, now: int, lease_ms: int) -> dict[str, Any] | None:
+    """Take one runnable execution whose lease is free or expired, in one statement.
+
+    On PostgreSQL the candidate row is locked with FOR UPDATE SKIP LOCKED, so concurrent
+    workers pick different rows instead of waiting on each other. SQLite ignores the lock
+    clause; there the caller's BEGIN IMMEDIATE already serialises writers.
+    """
+    candidate = (
+        select(executions.c.tenant_id, executions.c.id)
+        .where(
+            executions.c.status.in_(RUNNABLE),
+            executions.c.next_run_at <= now,
+            or_(executions.c.lease_owner.is_(None), executions.c.lease_expires_at < now),
+        )
+        .order_by(executions.c.next_run_at)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(executions)
+        .where(tuple_(executions.c.tenant_id, executions.c.id).in_(candidate))
+        .values(
+            lease_owner=worker_id,
+            lease_expires_at=now + lease_ms,
+            version=executions.c.version + 1,
+        )
+        .returning(*executions.c)
+    )
+    row = (await conn.execute(statement)).mappings().first()
+    return dict(row) if row else None
+
+
+async def renew_lease(
+    conn: AsyncConnection, tenant_id: str, execution_id: str, worker_id: str, expires_at: int
+) -> bool:
+    """Extend the lease; False means the worker no longer owns the execution."""
+    result = await conn.execute(
+        update(executions)
+        .where(
+            executions.c.tenant_id == tenant_id,
+            executions.c.id == execution_id,
+            executions.c.lease_owner == worker_id,
+        )
+        .values(lease_expires_at=expires_at)
+    )
+    return result.rowcount == 1
+
+
+async def lock_execution(conn: AsyncConnection, tenant_id: str, execution_id: str) -> dict[str, Any] | None:
+    """Read the execution row with a row lock (PostgreSQL); the caller decides from it."""
+    query = (
+        select(executions)
+        .where(executions.c.tenant_id == tenant_id, executions.c.id == execution_id)
+        .with_for_update()
+    )
+    row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row else None
