@@ -93,8 +93,10 @@ def _wait_until_ready(process: subprocess.Popen[bytes], port: int, log_path: Pat
                 if connection.recv(64).startswith(b"SSH-2.0-"):
                     return
         time.sleep(0.05)
-    raise SshdUnavailable(f"sshd did not accept connections on port {port} within "
-                          f"{START_TIMEOUT_SECONDS:g} s:\n{log_path.read_text(errors='replace')}")
+    raise SshdUnavailable(
+        f"sshd did not accept connections on port {port} within "
+        f"{START_TIMEOUT_SECONDS:g} s:\n{log_path.read_text(errors='replace')}"
+    )
 
 
 @contextlib.contextmanager

@@ -27,7 +27,10 @@ class Settings(BaseSettings):
     # Engine timings.
     lease_seconds: float = 30.0
     purge_interval_seconds: float = 300.0
+    # How long a cancelled step may take to stop before the worker records the abort anyway.
     abort_grace_seconds: float = 5.0
+    # How long after an abort request any worker may take the execution to record the abort.
+    abort_timeout_seconds: float = 10.0
     poll_interval_seconds: float = 0.5
     worker_concurrency: int = 8
     step_limit: int = 10_000

@@ -3,25 +3,23 @@
 The SSH peers are a real OpenSSH sshd (key authentication) and, for password
 authentication, an in-process asyncssh server on loopback. The real sshd would need a
 system password for that, so the in-process server accepts exactly one test user and
-password, and answers every command with `ran: <command>`.
+password. It runs no real commands: `fail` writes to both streams and exits with 3,
+`wait-for-signal` waits until the client sends a signal and records it, and any other
+command is answered with `ran: <command>`.
 """
 
 from __future__ import annotations
 
-import sys
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import asyncssh
 import pytest
 
 from stepline.steps.base import FileInput, StepContext, StepFailure, StepLimits
-
-# tests/ is not a package, so the shared sshd starter is imported from its directory.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sshd_server import SshdServer, SshdUnavailable, run_sshd  # noqa: E402
+from tests.sshd_server import SshdServer, SshdUnavailable, run_sshd
 
 
 class MemoryLog:
@@ -122,7 +120,7 @@ def sshd() -> Iterator[SshdServer]:
 
 
 TEST_USER = "stepline-test"
-TEST_PASSWORD = "correct horse battery staple"  # noqa: S105 - the in-process test server's
+TEST_PASSWORD = "correct horse battery staple"
 
 
 @dataclass(frozen=True)
@@ -132,6 +130,7 @@ class PasswordServer:
     username: str
     password: str
     host_key: str
+    signals: list[str]
 
 
 class _PasswordOnlyServer(asyncssh.SSHServer):
@@ -145,21 +144,44 @@ class _PasswordOnlyServer(asyncssh.SSHServer):
         return username == TEST_USER and password == TEST_PASSWORD
 
 
-def _answer_command(process: asyncssh.SSHServerProcess[str]) -> None:
-    process.stdout.write(f"ran: {process.command}\n")
-    process.exit(0)
+async def _wait_for_signal(process: asyncssh.SSHServerProcess[str], signals: list[str]) -> None:
+    process.stdout.write("waiting\n")
+    while True:
+        try:
+            if not await process.stdin.read(1024):
+                await asyncio.sleep(0.05)  # stdin is at EOF; a signal still raises here
+        except asyncssh.SignalReceived as exc:
+            signals.append(exc.signal)
+            process.exit_with_signal(exc.signal)
+            return
+
+
+def _command_handler(signals: list[str]) -> Callable[[asyncssh.SSHServerProcess[str]], Any]:
+    async def handle(process: asyncssh.SSHServerProcess[str]) -> None:
+        if process.command == "wait-for-signal":
+            await _wait_for_signal(process, signals)
+        elif process.command == "fail":
+            process.stdout.write("out\n")
+            process.stderr.write("err\n")
+            process.exit(3)
+        else:
+            process.stdout.write(f"ran: {process.command}\n")
+            process.exit(0)
+
+    return handle
 
 
 @pytest.fixture
 async def password_server() -> AsyncIterator[PasswordServer]:
     """An in-process SSH server on 127.0.0.1 that accepts only TEST_USER / TEST_PASSWORD."""
     host_key = asyncssh.generate_private_key("ssh-ed25519")
+    signals: list[str] = []
     server = await asyncssh.create_server(
         _PasswordOnlyServer,
         "127.0.0.1",
         0,
         server_host_keys=[host_key],
-        process_factory=_answer_command,
+        process_factory=_command_handler(signals),
     )
     port = server.sockets[0].getsockname()[1]
     try:
@@ -169,6 +191,7 @@ async def password_server() -> AsyncIterator[PasswordServer]:
             username=TEST_USER,
             password=TEST_PASSWORD,
             host_key=host_key.export_public_key().decode().strip(),
+            signals=signals,
         )
     finally:
         server.close()

@@ -20,7 +20,7 @@ from stepline.engine.worker import Worker
 from stepline.wire.execution import WorkflowExecutionCreateRequest
 from stepline.wire.workflow import WorkflowBody
 
-from . import executions, workflows
+from . import control, executions, logs, workflows
 from .errors import install_error_handlers
 
 logger = logging.getLogger("stepline.api")
@@ -70,6 +70,8 @@ def create_app(engine: Engine, *, run_worker: bool = False) -> FastAPI:
     install_error_handlers(app)
     app.include_router(workflows.router)
     app.include_router(executions.router)
+    app.include_router(control.router)
+    app.include_router(logs.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["service"], summary="Liveness")

@@ -55,7 +55,7 @@ def serve(
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Folder of the SQLite database, blobs and admin token [env STEPLINE_DATA_DIR, default ./stepline-data]"
+            help="Data folder: database, blobs, admin token [env STEPLINE_DATA_DIR, default ./stepline-data]"
         ),
     ] = None,
     worker: Annotated[bool, typer.Option(help="Run a worker in this process")] = True,

@@ -16,6 +16,7 @@ from stepline.store import executions as store
 from stepline.store import logs as log_store
 from stepline.store import workflows as workflow_store
 from stepline.store.ids import new_id, now_ms
+from stepline.store.notify import notify_work
 from stepline.wire.common import parse_time
 from stepline.wire.execution import ExecutionStatus, WorkflowExecutionCreateRequest
 from stepline.wire.workflow import WorkflowBody
@@ -27,6 +28,8 @@ from .transitions import new_step_row
 logger = logging.getLogger("stepline.api")
 
 DAY_MS = 86_400_000
+# An Idempotency-Key returns the earlier execution for this long.
+IDEMPOTENCY_MS = DAY_MS
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ async def create_execution(
 
 async def _find_existing(engine: Engine, tenant_id: str, key: str) -> str | None:
     async with engine.db.read() as conn:
-        return await store.find_by_idempotency_key(conn, tenant_id, key)
+        return await store.find_by_idempotency_key(conn, tenant_id, key, now_ms() - IDEMPOTENCY_MS)
 
 
 def _execution_row(
@@ -223,11 +226,16 @@ async def _insert(engine: Engine, row: dict[str, Any], uploads: list[Upload], no
         for upload in uploads
     ]
     async with engine.db.write() as conn:
+        if row["idempotency_key"]:
+            await store.expire_idempotency_key(
+                conn, row["tenant_id"], row["idempotency_key"], now - IDEMPOTENCY_MS
+            )
         await store.insert_execution(conn, row)
         await attachment_store.insert_attachments(conn, attachment_rows)
         if first_step is not None:
             await store.insert_step_execution(conn, first_step)
         await log_store.insert_logs(conn, logs)
+        await notify_work(conn)
     logger.info(
         "execution_created tenant=%s id=%s workflow=%s", row["tenant_id"], row["id"], row["workflow_id"]
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stepline.design.bindings import BindingError, resolve_inputs
@@ -19,6 +19,8 @@ class StepInputs:
 
     values: dict[str, Any]
     masked: dict[str, Any]
+    # Names of the attachments passed as file inputs.
+    files: list[str] = field(default_factory=list)
 
 
 def _is_file(workflow: WorkflowBody, step: Step, name: str) -> bool:
@@ -51,6 +53,7 @@ def prepare_inputs(
     resolved = resolve_inputs(step, values)
     final: dict[str, Any] = {}
     masked: dict[str, Any] = {}
+    files: list[str] = []
     for name, value in resolved.items():
         if value is not None and _is_file(workflow, step, name):
             row = attachments.get(str(value))
@@ -60,8 +63,9 @@ def prepare_inputs(
                 )
             final[name] = FileInput(row["name"], row["size"], row["blob_key"])
             masked[name] = row["name"]
+            files.append(row["name"])
             continue
         final[name] = value
         secret = value is not None and _is_secret(workflow, step, name)
         masked[name] = MASK if secret else masker.value(value)
-    return StepInputs(final, masked)
+    return StepInputs(final, masked, files)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +21,7 @@ from stepline.steps.base import StepContext, StepFailure
 from stepline.steps.registry import get_runner
 from stepline.store import executions as store
 from stepline.store import logs as log_store
+from stepline.store.attachments import list_attachments, mark_consumed
 from stepline.store.ids import now_ms
 from stepline.store.leases import RUNNABLE, lock_execution, renew_lease
 from stepline.wire.execution import StepState as State
@@ -30,15 +32,20 @@ from .deps import BlobFileReader, Engine
 from .inputs import StepInputs, prepare_inputs
 from .masking import Masker
 from .steplog import StepLog
-from .transitions import Decision, Outcome, check_execution, check_step
+from .transitions import Decision, Outcome, abort_decision, check_execution, check_step
 
 logger = logging.getLogger("stepline.engine")
 
-LOG_FLUSH_SECONDS = 0.5
+# How often a running step's log is written and the abort flag read.
+TICK_SECONDS = 0.5
 
 
 class LeaseLost(Exception):
     """Another writer changed the execution; this worker's view of it is stale."""
+
+
+class AbortedBeforeStart(Exception):
+    """An abort was recorded instead of starting the step."""
 
 
 class ExecutionRunner:
@@ -69,6 +76,9 @@ class ExecutionRunner:
             await self._hand_back()
             return False
         state = State(step_row["state"])
+        if self.row["abort_requested"]:
+            # The commit sees the flag and records the abort instead of this outcome.
+            return await self._finish(step_row, Outcome(False, code="ABORTED"), self._new_log(seq))
         if state is State.EXECUTING:
             # The lease of the worker that ran this step expired: that worker is gone.
             outcome = Outcome(
@@ -89,11 +99,14 @@ class ExecutionRunner:
         try:
             prepared = prepare_inputs(self.workflow, step, self._values(), attachments, self.masker)
         except BindingError as exc:
-            await self._mark_executing(step_row, {}, log)
-            return await self._finish(
-                step_row, Outcome(False, code="BINDING_FAILED", message=str(exc), retryable=False), log
-            )
-        await self._mark_executing(step_row, prepared.masked, log)
+            prepared = None
+            failure = Outcome(False, code="BINDING_FAILED", message=str(exc), retryable=False)
+        try:
+            await self._mark_executing(step_row, prepared or StepInputs({}, {}), log)
+        except AbortedBeforeStart:
+            return False
+        if prepared is None:
+            return await self._finish(step_row, failure, log)
         outcome = await self._execute(step, step_row, prepared, log)
         return await self._finish(step_row, outcome, log)
 
@@ -125,20 +138,20 @@ class ExecutionRunner:
     async def _supervise(
         self, task: asyncio.Task[dict[str, Any]], limit_seconds: float, log: StepLog
     ) -> Outcome:
-        """Wait for the step while renewing the lease and flushing its log."""
+        """Wait for the step while flushing its log, renewing the lease and watching for aborts."""
         deadline = time.monotonic() + limit_seconds
         renew_every = self.engine.settings.lease_seconds / 3
         next_renewal = time.monotonic() + renew_every
         while True:
-            wait = min(LOG_FLUSH_SECONDS, max(0.0, deadline - time.monotonic()))
+            wait = min(TICK_SECONDS, max(0.0, deadline - time.monotonic()))
             done, _ = await asyncio.wait({task}, timeout=wait)
             if done:
                 return _outcome_of(task, self.masker, self._ids)
             if time.monotonic() >= deadline:
-                return Outcome(
-                    False, code="STEP_TIMEOUT", message=f"the step did not end within {limit_seconds:g} s"
-                )
-            await self._flush(log)
+                message = f"the step did not end within {limit_seconds:g} s"
+                return Outcome(False, code="STEP_TIMEOUT", message=message)
+            if await self._tick(log):
+                return Outcome(False, code="ABORTED", message="aborted by request", retryable=False)
             if time.monotonic() >= next_renewal:
                 await self._renew()
                 next_renewal = time.monotonic() + renew_every
@@ -154,7 +167,7 @@ class ExecutionRunner:
 
     # --- transactions -----------------------------------------------------------
 
-    async def _mark_executing(self, step_row: dict[str, Any], inputs: dict[str, Any], log: StepLog) -> None:
+    async def _mark_executing(self, step_row: dict[str, Any], prepared: StepInputs, log: StepLog) -> None:
         retrying = step_row["state"] == State.RETRY.value
         attempt = step_row["attempt"] + (1 if retrying else 0)
         if retrying:
@@ -163,24 +176,36 @@ class ExecutionRunner:
             "state": State.EXECUTING.value,
             "attempt": attempt,
             "start_time": step_row["start_time"] or now_ms(),
-            "inputs": inputs,
+            "inputs": prepared.masked,
         }
-        decision = Decision(step_values, {"status": "RUNNING"}, keep_running=True)
-        await self._commit(step_row, decision, log)
+        decision = Decision(step_values, {"status": "RUNNING"}, keep_running=True, consumed=prepared.files)
+        written = await self._commit(step_row, lambda _row: decision, log)
+        if written is not decision:
+            raise AbortedBeforeStart()
         step_row.update(step_values)
 
     async def _finish(self, step_row: dict[str, Any], outcome: Outcome, log: StepLog) -> bool:
-        decision = decisions.after_step(
-            self.row, step_row, self.workflow, outcome, self.masker, now_ms(), self.engine.settings, log
-        )
-        await self._commit(step_row, decision, log, final_log=True)
+        def decide(row: dict[str, Any]) -> Decision:
+            return decisions.after_step(
+                row, step_row, self.workflow, outcome, self.masker, now_ms(), self.engine.settings, log
+            )
+
+        decision = await self._commit(step_row, decide, log, final_log=True)
         return decision.keep_running
 
     async def _commit(
-        self, step_row: dict[str, Any], decision: Decision, log: StepLog, *, final_log: bool = False
-    ) -> None:
+        self,
+        step_row: dict[str, Any],
+        decide: Callable[[dict[str, Any]], Decision],
+        log: StepLog,
+        *,
+        final_log: bool = False,
+    ) -> Decision:
+        """Lock the row, decide from its current values, and write the decision."""
         async with self.engine.db.write() as conn:
             row = await self._lock_own_row(conn)
+            # An abort that arrived while the step ran wins over the step's own outcome.
+            decision = abort_decision(row, step_row, now_ms()) if row["abort_requested"] else decide(row)
             if "state" in decision.step:
                 check_step(step_row["state"], decision.step["state"])
             if "status" in decision.execution:
@@ -203,7 +228,10 @@ class ExecutionRunner:
                 await store.insert_step_execution(conn, decision.next_step)
             entries = log.take(final=final_log) + self._execution_logs(decision)
             await log_store.insert_logs(conn, entries)
+            if decision.consumed:
+                await mark_consumed(conn, row["tenant_id"], row["id"], decision.consumed)
         self.row = {**row, **decision.execution, "version": row["version"] + 1}
+        return decision
 
     async def _lock_own_row(self, conn: AsyncConnection) -> dict[str, Any]:
         row = await lock_execution(conn, self.row["tenant_id"], self.row["id"])
@@ -218,11 +246,15 @@ class ExecutionRunner:
         if not renewed:
             raise LeaseLost()
 
-    async def _flush(self, log: StepLog) -> None:
+    async def _tick(self, log: StepLog) -> bool:
+        """Write the buffered log lines; return True when an abort was requested."""
         entries = log.take()
-        if entries:
-            async with self.engine.db.write() as conn:
-                await log_store.insert_logs(conn, entries)
+        async with self.engine.db.write() if entries else self.engine.db.read() as conn:
+            await log_store.insert_logs(conn, entries)
+            row = await store.get_execution(conn, self.row["tenant_id"], self.row["id"])
+        if row is None or row["lease_owner"] != self.worker_id:
+            raise LeaseLost()
+        return bool(row["abort_requested"])
 
     async def _hand_back(self) -> None:
         """Give up the lease without other changes (nothing runnable for this worker)."""
@@ -270,8 +302,6 @@ class ExecutionRunner:
 
     async def _load_attachments(self) -> dict[str, dict[str, Any]]:
         if self._attachments is None:
-            from stepline.store.attachments import list_attachments
-
             async with self.engine.db.read() as conn:
                 rows = await list_attachments(conn, self.row["tenant_id"], "execution", self.row["id"])
             self._attachments = {row["name"]: row for row in rows}

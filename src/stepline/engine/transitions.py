@@ -75,6 +75,8 @@ class Decision:
     logs: list[tuple[str, str]] = field(default_factory=list)
     # True when the worker keeps its lease and goes on with the next step at once.
     keep_running: bool = False
+    # Attachment names that the step received as file inputs.
+    consumed: list[str] = field(default_factory=list)
 
 
 def release() -> dict[str, Any]:
@@ -166,3 +168,29 @@ def backoff_seconds(policy: dict[str, Any], attempt: int, parse: Any) -> float:
     if policy.get("maxInterval"):
         delay = min(delay, parse(policy["maxInterval"]))
     return float(delay)
+
+
+def abort_decision(row: dict[str, Any], step_row: dict[str, Any] | None, now: int) -> Decision:
+    """End the execution as ABORTED and finish its current step execution if it is open.
+
+    A step that had already failed keeps its FAILURE result; any other open step gets
+    `result: ABORTED`. Both are marked `aborted`.
+    """
+    step: dict[str, Any] = {}
+    if step_row is not None and step_row["state"] != State.FINISHED.value:
+        failed = step_row["result"] == StepResult.FAILURE.value
+        step = {
+            "state": State.FINISHED.value,
+            "aborted": True,
+            "result": StepResult.FAILURE.value if failed else StepResult.ABORTED.value,
+            "end_time": now,
+        }
+    execution = {
+        "status": Status.ABORTED.value,
+        "aborted": True,
+        "abort_requested": False,
+        "end_time": now,
+        "next_run_at": None,
+        **release(),
+    }
+    return Decision(step, execution, logs=[("WARN", "execution aborted")])

@@ -16,6 +16,8 @@ from stepline.store.ids import new_id, now_ms
 from stepline.store.leases import claim_next
 
 from .deps import Engine
+from .listen import listen_for_work
+from .purge import purge_expired
 from .runner import ExecutionRunner
 
 logger = logging.getLogger("stepline.worker")
@@ -47,6 +49,11 @@ class Worker:
         settings = self.engine.settings
         slots = asyncio.Semaphore(settings.worker_concurrency)
         logger.info("worker_started id=%s concurrency=%d", self.worker_id, settings.worker_concurrency)
+        helpers = [asyncio.create_task(self._purge_loop())]
+        if not self.engine.db.is_sqlite:
+            helpers.append(
+                asyncio.create_task(listen_for_work(self.engine.db.url, self.wake, self._stopping))
+            )
         try:
             while not self._stopping.is_set():
                 await slots.acquire()
@@ -58,7 +65,26 @@ class Worker:
                     slots.release()
                     await self._idle(settings.poll_interval_seconds)
         finally:
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             await self._drain()
+
+    async def _purge_loop(self) -> None:
+        interval = self.engine.settings.purge_interval_seconds
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+            if self._stopping.is_set():
+                return
+            try:
+                while await purge_expired(self.engine) > 0 and not self._stopping.is_set():
+                    pass
+            except Exception:
+                # The next round retries; a failed purge leaves rows for later, never half-deleted.
+                logger.exception("purge_failed worker=%s", self.worker_id)
 
     async def _claim_one(self, slots: asyncio.Semaphore) -> bool:
         lease_ms = int(self.engine.settings.lease_seconds * 1000)

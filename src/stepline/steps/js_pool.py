@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -156,10 +157,17 @@ def describe_exit(returncode: int | None) -> str:
 
 
 class SandboxPool:
-    """Idle sandbox processes of one event loop, refilled in the background."""
+    """Sandbox processes of one event loop: a few idle ones, at most `max_processes` busy.
 
-    def __init__(self, warm_processes: int = DEFAULT_WARM_PROCESSES) -> None:
+    Scripts are CPU-bound, so running more of them at once than there are CPUs gains
+    nothing. A script waits for a free slot before its time limit starts.
+    """
+
+    def __init__(
+        self, warm_processes: int = DEFAULT_WARM_PROCESSES, max_processes: int | None = None
+    ) -> None:
         self._warm_processes = warm_processes
+        self._slots = asyncio.Semaphore(max_processes or os.cpu_count() or 2)
         self._idle: list[SandboxProcess] = []
         self._busy: set[SandboxProcess] = set()
         self._starting: set[asyncio.Task[None]] = set()
@@ -171,35 +179,49 @@ class SandboxPool:
         return {process.pid for process in self._busy}
 
     async def acquire(self) -> SandboxProcess:
-        """Take an idle process, or start one when none is idle."""
+        """Wait for a free slot, then take an idle process or start one."""
         if self._closed:
             raise RuntimeError("the JavaScript sandbox pool is closed")
+        await self._slots.acquire()
+        try:
+            process = await self._take_idle() or await SandboxProcess.start()
+        except BaseException:
+            self._slots.release()
+            raise
+        self._busy.add(process)
+        return process
+
+    async def _take_idle(self) -> SandboxProcess | None:
         while self._idle:
             process = self._idle.pop()
             if process.alive:
-                return self._hand_out(process)
+                return process
             await process.kill()
-        return self._hand_out(await SandboxProcess.start())
-
-    def _hand_out(self, process: SandboxProcess) -> SandboxProcess:
-        self._busy.add(process)
-        self._refill()
-        return process
+        return None
 
     async def release(self, process: SandboxProcess, *, reusable: bool) -> None:
-        """Keep a healthy process for the next script, or end it."""
+        """Keep a healthy process for the next script, or end it.
+
+        A process that is not reusable is killed, and a replacement starts in the
+        background. A healthy one is ended when `warm_processes` are idle already.
+        """
         self._busy.discard(process)
-        if not reusable or not process.alive:
-            await process.kill()
-            self._refill()
-        elif self._closed or len(self._idle) >= self._warm_processes:
-            await process.close()
-        else:
-            self._idle.append(process)
+        try:
+            if not reusable or not process.alive:
+                await process.kill()
+                self._refill()
+            elif self._closed or len(self._idle) >= self._warm_processes:
+                await process.close()
+            else:
+                self._idle.append(process)
+        finally:
+            self._slots.release()
 
     def _refill(self) -> None:
+        if self._closed:
+            return
         missing = self._warm_processes - len(self._idle) - len(self._starting)
-        for _ in range(max(0, missing) if not self._closed else 0):
+        for _ in range(max(0, missing)):
             task = asyncio.create_task(self._start_spare())
             self._starting.add(task)
             task.add_done_callback(self._starting.discard)
@@ -223,4 +245,3 @@ class SandboxPool:
         await asyncio.gather(*self._starting, return_exceptions=True)
         idle, self._idle = self._idle, []
         await asyncio.gather(*(process.close() for process in idle))
-

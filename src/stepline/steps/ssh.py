@@ -6,8 +6,13 @@ the run. Standard output and error lines go to the step log as they arrive (at I
 WARN), and are also returned as the outputs `output` and `stderr`, with `exitCode`.
 
 On cancellation the remote command gets SIGTERM and, if it is still running after a
-grace period, SIGKILL, through SSH "signal" channel requests. OpenSSH's sshd delivers
-them to the command's whole process group. Then the channel is closed.
+grace period, SIGKILL, through SSH "signal" channel requests, and then the channel is
+closed. OpenSSH's sshd delivers a signal to the command's whole process group, but it
+rejects signal requests of root logins (observed with OpenSSH 9.2: "session signalling
+requires privilege separation"). So a login as root runs the command on a pseudo-terminal:
+closing the channel hangs up the terminal, and the kernel sends SIGHUP to the command's
+process group. On a terminal, standard error arrives merged into `output` (`stderr` stays
+empty) and programs see a terminal, so the terminal type is "dumb".
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ MAX_CAPTURED_BYTES = 16 * 1024**2
 MAX_LOG_LINE_BYTES = 64 * 1024
 READ_CHUNK_BYTES = 64 * 1024
 TERMINATE_GRACE_SECONDS = 2.0
+# Pseudo-terminal modes: no echo and no "\n" to "\r\n" translation, so that the output
+# is what the command wrote.
+PTY_MODES = {asyncssh.PTY_ECHO: 0, asyncssh.PTY_ONLCR: 0}
 CLEANUP_TIMEOUT_SECONDS = 5.0
 REMOTE_SCRIPT_DIRECTORY = "/tmp"  # noqa: S108 - the file is created with O_EXCL and mode 0600
 
@@ -93,13 +101,18 @@ async def _pump(reader: asyncssh.SSHReader[bytes], capture: StreamCapture) -> No
         capture.feed(chunk)
 
 
-async def _stop_remote(process: asyncssh.SSHClientProcess[bytes]) -> None:
-    """Signal the remote command to end, escalate to SIGKILL, and close the channel."""
+async def _stop_remote(process: asyncssh.SSHClientProcess[bytes], *, pty: bool) -> None:
+    """Signal the remote command to end, escalate to SIGKILL, and close the channel.
+
+    On a pseudo-terminal, closing the channel ends the command, so there is no wait.
+    """
     for signal_name in ("TERM", "KILL"):
         try:
             process.send_signal(signal_name)
         except OSError:
-            break  # the channel is already closed
+            break  # the channel is closed already
+        if pty:
+            break
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(TERMINATE_GRACE_SECONDS):
                 await process.wait_closed()
@@ -107,18 +120,26 @@ async def _stop_remote(process: asyncssh.SSHClientProcess[bytes]) -> None:
     process.close()
 
 
+def needs_pty(username: str) -> bool:
+    """Return whether the command must run on a pseudo-terminal to be stoppable on cancel."""
+    return username == "root"
+
+
 async def run_command(
-    connection: asyncssh.SSHClientConnection, command: str, ctx: StepContext
+    connection: asyncssh.SSHClientConnection, command: str, ctx: StepContext, *, pty: bool
 ) -> CommandResult:
     """Run `command`, stream its output lines to the step log and return the result."""
     stdout = StreamCapture(ctx.log.info, "standard output")
     stderr = StreamCapture(ctx.log.warn, "standard error")
-    process = await connection.create_process(command, encoding=None, stdin=asyncssh.DEVNULL)
+    terminal: dict[str, Any] = {"term_type": "dumb", "term_modes": PTY_MODES} if pty else {}
+    process = await connection.create_process(
+        command, encoding=None, stdin=asyncssh.DEVNULL, **terminal
+    )
     try:
         await asyncio.gather(_pump(process.stdout, stdout), _pump(process.stderr, stderr))
         await process.wait_closed()
     except asyncio.CancelledError:
-        await _stop_remote(process)
+        await _stop_remote(process, pty=pty)
         raise
     returncode = process.returncode
     exit_signal = process.exit_signal[0] if process.exit_signal else None
@@ -187,7 +208,7 @@ class SshRunner:
         target = await parse_target(inputs, ctx)
         async with open_connection(target, ctx) as connection:
             try:
-                result = await _run_script(connection, script, ctx)
+                result = await _run_script(connection, script, ctx, pty=needs_pty(target.username))
             except asyncssh.Error as exc:
                 raise StepFailure(
                     "SSH_CONNECT_FAILED",
@@ -212,9 +233,13 @@ class SshRunner:
 
 
 async def _run_script(
-    connection: asyncssh.SSHClientConnection, script: str | FileInput, ctx: StepContext
+    connection: asyncssh.SSHClientConnection,
+    script: str | FileInput,
+    ctx: StepContext,
+    *,
+    pty: bool,
 ) -> CommandResult:
     if isinstance(script, str):
-        return await run_command(connection, script, ctx)
+        return await run_command(connection, script, ctx, pty=pty)
     async with uploaded_script(connection, script, ctx) as path:
-        return await run_command(connection, f"sh {shlex.quote(path)}", ctx)
+        return await run_command(connection, f"sh {shlex.quote(path)}", ctx, pty=pty)

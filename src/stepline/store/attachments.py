@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from .ids import now_ms
 from .tables import attachments
 
 
@@ -57,3 +58,30 @@ async def delete_attachments_of(
         .returning(attachments.c.blob_key)
     )
     return [row[0] for row in result]
+
+
+async def mark_consumed(conn: AsyncConnection, tenant_id: str, execution_id: str, names: list[str]) -> None:
+    await conn.execute(
+        update(attachments)
+        .where(
+            attachments.c.tenant_id == tenant_id,
+            attachments.c.owner_kind == "execution",
+            attachments.c.owner_id == execution_id,
+            attachments.c.name.in_(names),
+            attachments.c.consumed_at.is_(None),
+        )
+        .values(consumed_at=now_ms())
+    )
+
+
+async def delete_attachment(
+    conn: AsyncConnection, tenant_id: str, owner_kind: str, owner_id: str, name: str
+) -> None:
+    await conn.execute(
+        delete(attachments).where(
+            attachments.c.tenant_id == tenant_id,
+            attachments.c.owner_kind == owner_kind,
+            attachments.c.owner_id == owner_id,
+            attachments.c.name == name,
+        )
+    )

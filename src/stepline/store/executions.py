@@ -21,11 +21,30 @@ async def get_execution(conn: AsyncConnection, tenant_id: str, execution_id: str
     return dict(row) if row else None
 
 
-async def find_by_idempotency_key(conn: AsyncConnection, tenant_id: str, key: str) -> str | None:
+async def find_by_idempotency_key(
+    conn: AsyncConnection, tenant_id: str, key: str, created_after: int
+) -> str | None:
     query = select(executions.c.id).where(
-        executions.c.tenant_id == tenant_id, executions.c.idempotency_key == key
+        executions.c.tenant_id == tenant_id,
+        executions.c.idempotency_key == key,
+        executions.c.creation_time >= created_after,
     )
     return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def expire_idempotency_key(
+    conn: AsyncConnection, tenant_id: str, key: str, created_before: int
+) -> None:
+    """Free a key whose execution is older than the idempotency window, so it can be reused."""
+    await conn.execute(
+        update(executions)
+        .where(
+            executions.c.tenant_id == tenant_id,
+            executions.c.idempotency_key == key,
+            executions.c.creation_time < created_before,
+        )
+        .values(idempotency_key=None)
+    )
 
 
 async def update_guarded(

@@ -21,6 +21,8 @@ RUNNABLE = (ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value)
 async def claim_next(conn: AsyncConnection, worker_id: str, now: int, lease_ms: int) -> dict[str, Any] | None:
     """Take one runnable execution whose lease is free or expired, in one statement.
 
+    While an abort is pending, `next_run_at` holds the abort's deadline.
+
     On PostgreSQL the candidate row is locked with FOR UPDATE SKIP LOCKED, so concurrent
     workers pick different rows instead of waiting on each other. SQLite ignores the lock
     clause; there the caller's BEGIN IMMEDIATE already serialises writers.
@@ -30,7 +32,13 @@ async def claim_next(conn: AsyncConnection, worker_id: str, now: int, lease_ms: 
         .where(
             executions.c.status.in_(RUNNABLE),
             executions.c.next_run_at <= now,
-            or_(executions.c.lease_owner.is_(None), executions.c.lease_expires_at < now),
+            or_(
+                executions.c.lease_owner.is_(None),
+                executions.c.lease_expires_at < now,
+                # An abort whose deadline passed is taken even from a live lease: the worker
+                # holding it did not end the step in time.
+                executions.c.abort_requested.is_(True),
+            ),
         )
         .order_by(executions.c.next_run_at)
         .limit(1)

@@ -57,8 +57,12 @@ async def stream_logs(
     step_seq: int | None = None,
     after_id: int = 0,
     batch: int = 1000,
+    once: bool = False,
 ) -> AsyncIterator[dict[str, Any]]:
-    """Yield entries in insertion order, in batches, so memory stays bounded."""
+    """Yield entries in insertion order, in batches, so memory stays bounded.
+
+    With `once`, stop after the first batch (the caller opens one transaction per batch).
+    """
     while True:
         query = select(log_entries).where(
             log_entries.c.tenant_id == tenant_id,
@@ -70,6 +74,6 @@ async def stream_logs(
         rows = (await conn.execute(query.order_by(log_entries.c.id).limit(batch))).mappings().all()
         for row in rows:
             yield dict(row)
-        if len(rows) < batch:
+        if once or len(rows) < batch:
             return
         after_id = rows[-1]["id"]

@@ -201,6 +201,8 @@ attachments = Table(
     Column("content_type", String(256), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Set when a step first receives the file; a consumed attachment can no longer be removed.
+    Column("consumed_at", BigInteger),
     CheckConstraint("owner_kind IN ('execution', 'workflow')", name="owner_kind"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
     Index("ix_attachments_owner", "tenant_id", "owner_kind", "owner_id", "name", unique=True),

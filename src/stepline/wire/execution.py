@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from .common import Link, ResponseModel, StrictModel
-from .workflow import AttachmentRef
+from .workflow import AttachmentRef, Step
 
 ContextType = Literal["NONE", "VNF", "CNF", "NS"]
 
@@ -129,3 +129,26 @@ class WorkflowExecution(ResponseModel):
     logs: list[LogEntry]
     links: ExecutionLinks
     logsTruncated: bool | None = None
+
+
+class WorkflowExecutionChange(StrictModel):
+    """TCA's `workflowExecutionChange` (PATCH), with Stepline's value corrections."""
+
+    pauseAtFailure: bool | None = None
+    debugStepIds: list[str] | None = None
+    retainedTil: str | None = None
+    steps: dict[str, Step] | None = None
+    startStepId: str | None = None
+    assignments: dict[str, Any] | None = None
+    variables: dict[str, Any] | None = None
+
+
+class ResumeRequest(StrictModel):
+    assignments: dict[str, Any] | None = None
+    variables: dict[str, Any] | None = None
+
+
+class RetryRequest(StrictModel):
+    assignments: dict[str, Any] | None = None
+    variables: dict[str, Any] | None = None
+    steps: dict[str, Step] | None = None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 20:23:38.963519
+Create Date: 2026-12-04
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("content_type", sa.String(length=256), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
+        sa.Column("consumed_at", sa.BigInteger(), nullable=True),
         sa.CheckConstraint("owner_kind IN ('execution', 'workflow')", name=op.f("ck_attachments_owner_kind")),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_attachments_tenant_id_tenants"), ondelete="CASCADE"
