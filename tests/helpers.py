@@ -74,3 +74,30 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"execution {execution_id} still {body['status']} after {timeout} s: {body}")
         await asyncio.sleep(0.05)
+
+
+def busy_js(ms: int, **extra: Any) -> dict[str, Any]:
+    """A JS step that keeps the CPU busy for `ms` milliseconds (JS has no sleep)."""
+    return js_step(f"const t = Date.now(); while (Date.now() - t < {ms}) {{}} return {{}};", **extra)
+
+
+async def post_action(client: httpx.AsyncClient, execution_id: str, action: str, body: Any = None) -> httpx.Response:
+    url = f"{BASE}/workflowExecution/{execution_id}/{action}"
+    if body is None:
+        return await client.post(url)
+    return await client.post(url, json=body)
+
+
+async def wait_for_step(
+    client: httpx.AsyncClient, execution_id: str, seq: int, state: str, timeout: float = 30.0
+) -> dict[str, Any]:
+    """Poll until step execution `seq` is in `state`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body: dict[str, Any] = (await client.get(f"{BASE}/workflowExecution/{execution_id}")).json()
+        steps = body["stepExecutions"]
+        if len(steps) > seq and steps[seq]["state"] == state:
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"step {seq} of {execution_id} never reached {state}: {body}")
+        await asyncio.sleep(0.02)
