@@ -1,7 +1,7 @@
 """Shared parts of the benchmark scripts: machine facts, `stepline` processes, RSS sampling
 and throw-away PostgreSQL databases.
 
-Every address used here is on the loopback interface; `check_loopback` rejects others.
+Every address used here is on the loopback interface, and `check_loopback` rejects others.
 """
 
 from __future__ import annotations
@@ -78,23 +78,55 @@ def filesystem_of(path: Path) -> str:
     return f"{best[1]} ({best[2]} on {best[0]})"
 
 
+def source_facts() -> str:
+    """Describe the `stepline` code under test: its folder, git commit and uncommitted files.
+
+    The benchmarked server imports the same package as this script, so PYTHONPATH can point
+    both at a snapshot, e.g. one made with `git archive`.
+    """
+    import stepline
+
+    package = Path(stepline.__file__).resolve().parent
+    where = f"{stepline.__version__} from {package}"
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(package), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(package), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return f"{where} (not a git checkout)"
+    return f"{where}, git commit {commit}, {len(changed)} uncommitted file(s) in that folder"
+
+
 def machine_facts() -> dict[str, str]:
     """Return the facts printed with every result: CPU, RAM, kernel, Python, versions."""
-    from stepline import __version__
-
     model, count = _cpu_facts()
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    # Other work on the machine slows every number below; this shows how much there was.
+    busy = psutil.cpu_percent(interval=1.0)
     return {
         "date": datetime.now().astimezone().isoformat(timespec="seconds"),
         "cpu": f"{model}, {count} logical CPUs (/proc/cpuinfo)",
         "ram": f"{_ram_bytes() / GIB:.1f} GiB (MemTotal)",
         "kernel": platform.release(),
         "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
-        "stepline": __version__,
+        "stepline": source_facts(),
+        "load": f"load average {load}; CPU {busy:.0f}% busy over the last second, before the benchmark",
     }
 
 
 def sqlite_version() -> str:
-    """Return the SQLite library version; the server runs on this interpreter and library."""
+    """Return the SQLite library version of this interpreter, which the server also runs on."""
     return f"SQLite {sqlite3.sqlite_version}"
 
 
@@ -111,7 +143,8 @@ def postgres_version(url: str) -> str:
             await conn.close()
         return value
 
-    return f"PostgreSQL {asyncio.run(query())}"
+    # server_version reads like "15.20 (Debian 15.20-0+deb12u1)", and the first word is the release.
+    return f"PostgreSQL {asyncio.run(query()).split()[0]}"
 
 
 def print_facts(facts: dict[str, str]) -> None:
@@ -192,7 +225,12 @@ def stepline_command(*args: str) -> list[str]:
 
 
 def stepline_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    """Return this process's environment plus `STEPLINE_*` settings (keys in lower case)."""
+    """Return the environment of a `stepline` process under test.
+
+    It is this process's environment without its `STEPLINE_*` variables, so a developer's
+    own settings do not leak into a benchmark. `settings` adds variables by setting name:
+    `max_file_bytes="1"` becomes `STEPLINE_MAX_FILE_BYTES=1`.
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith("STEPLINE_")}
     env["STEPLINE_DATA_DIR"] = str(data_dir)
     env["STEPLINE_BOOTSTRAP_TOKEN"] = BENCH_TOKEN
@@ -202,7 +240,7 @@ def stepline_env(data_dir: Path, **settings: str) -> dict[str, str]:
 
 
 def run_checked(command: list[str], env: dict[str, str], timeout: float) -> str:
-    """Run a short command, returning its output; raise BenchError when it fails."""
+    """Run a short command and return its output. Raise BenchError when it fails."""
     try:
         completed = subprocess.run(
             command, env=env, capture_output=True, text=True, timeout=timeout, check=False
@@ -223,9 +261,17 @@ class ManagedProcess:
     then stops it (and the children it started) in `stop()`.
     """
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        stop_signal: signal.Signals = signal.SIGTERM,
+    ) -> None:
         self.name = name
         self.log_path = log_path
+        self.stop_signal = stop_signal
         # The log file stays open for the life of the process and is closed in stop().
         self._log: IO[bytes] = open(log_path, "wb")
         self.popen = subprocess.Popen(
@@ -253,11 +299,13 @@ class ManagedProcess:
         """Stop the process and every descendant it had; safe to call twice."""
         descendants = self.tree()[1:]
         if self.alive():
-            self.popen.send_signal(signal.SIGTERM)
+            self.popen.send_signal(self.stop_signal)
             try:
                 self.popen.wait(timeout=grace_seconds)
             except subprocess.TimeoutExpired:
-                print(f"  {self.name} ignored SIGTERM for {grace_seconds:g} s; sending SIGKILL")
+                print(
+                    f"  {self.name} ignored {self.stop_signal.name} for {grace_seconds:g} s; sending SIGKILL"
+                )
                 self.popen.kill()
                 self.popen.wait(timeout=grace_seconds)
         # psutil checks each process's start time, so a reused pid is never hit.
@@ -304,19 +352,24 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = stepline_env(data_dir, **(settings or {}))
         args = ["serve", "--host", "127.0.0.1", "--port", str(self.port), "--data-dir", str(data_dir)]
+        stop_signal = signal.SIGTERM
         if python_args:
-            # For a profiler: `python <python_args> -m stepline.cli.main serve ...`.
+            # For a profiler: `python <python_args> -m stepline.cli.main serve ...`. uvicorn
+            # raises the signal that stopped it again after its shutdown. SIGINT then ends
+            # Python with KeyboardInterrupt, so cProfile still writes its file, and SIGTERM
+            # would kill the process before that.
             command = [sys.executable, *python_args, "-m", "stepline.cli.main", *args]
+            stop_signal = signal.SIGINT
         else:
             command = stepline_command(*args)
-        self.process = ManagedProcess("stepline serve", command, self.env, log_path)
+        self.process = ManagedProcess("stepline serve", command, self.env, log_path, stop_signal)
         self.headers = {"Authorization": f"Bearer {BENCH_TOKEN}"}
 
     def api(self, path: str) -> str:
         return f"{self.base_url}{API_PREFIX}{path}"
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Wait until `/readyz` returns 200; raise BenchError with the log on failure."""
+        """Wait until `/readyz` returns 200. Raise BenchError with the log on failure."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.process.alive():
@@ -337,7 +390,7 @@ class Server:
 
 
 def wait_for_log_line(process: ManagedProcess, text: str, timeout: float) -> None:
-    """Wait until `text` appears in the process's log; raise BenchError after `timeout` s."""
+    """Wait until `text` appears in the process's log. Raise BenchError after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if text in process.log_tail(100_000):

@@ -3,7 +3,7 @@
 Starts a real `stepline serve` (SQLite, data directory in a temporary folder, free loopback
 port), stores a one-step NOOP design with a `file` input, and uploads one file of `--size`
 bytes through `POST .../workflowExecution` (parts `workflowExecution` and `files`). The
-body is generated while it is sent, so the client never holds the file in memory.
+body is generated while it is sent, so the file is never in the client's memory.
 
 The RSS of the server process and its children is sampled every `--interval` seconds
 before and during the upload. The script prints baseline, peak and growth, the upload time
@@ -109,7 +109,8 @@ def multipart_body(request: dict[str, Any], size: int, block: bytes) -> tuple[st
     """Return the content type, the length and a generator of a two-part multipart body.
 
     The file part repeats `block` until `size` bytes are sent, so memory use does not grow
-    with `size`. A 32-hex-digit random boundary inside random data is not a practical risk.
+    with `size`. The boundary ends in 32 random hex digits, so random file data is very
+    unlikely to contain it.
     """
     boundary = f"stepline-bench-{uuid.uuid4().hex}"
     head = (
@@ -175,7 +176,7 @@ def blob_files(blob_dir: Path) -> dict[Path, int]:
 
 
 def download(client: httpx.Client, server: Server, execution_id: str) -> tuple[int, str, float]:
-    """Download the attachment; return its byte count, SHA-256 and the seconds it took."""
+    """Download the attachment and return its byte count, SHA-256 and the seconds it took."""
     digest = hashlib.sha256()
     count = 0
     started = time.monotonic()
@@ -194,9 +195,9 @@ def mib(value: float) -> str:
 
 
 def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
-    """Run the benchmark in `work_dir`; return the failed checks (empty when all pass)."""
+    """Run the benchmark in `work_dir` and return the failed checks (empty when all pass)."""
     size: int = args.size_bytes
-    # Both limits well above the file, so the upload measures streaming and not a 413.
+    # Both limits are well above the file size, so the upload cannot end in a 413.
     limit = str(max(2 * GIB, 2 * size + MIB))
     data_dir = work_dir / "data"
     failures: list[str] = []

@@ -81,7 +81,9 @@ def busy_js(ms: int, **extra: Any) -> dict[str, Any]:
     return js_step(f"const t = Date.now(); while (Date.now() - t < {ms}) {{}} return {{}};", **extra)
 
 
-async def post_action(client: httpx.AsyncClient, execution_id: str, action: str, body: Any = None) -> httpx.Response:
+async def post_action(
+    client: httpx.AsyncClient, execution_id: str, action: str, body: Any = None
+) -> httpx.Response:
     url = f"{BASE}/workflowExecution/{execution_id}/{action}"
     if body is None:
         return await client.post(url)

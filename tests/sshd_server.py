@@ -80,7 +80,7 @@ def _config_text(directory: Path, port: int) -> str:
 
 
 def _wait_until_ready(process: subprocess.Popen[bytes], port: int, log_path: Path) -> None:
-    """Wait until sshd sends its SSH banner; raise SshdUnavailable when it exits first."""
+    """Wait until sshd sends its SSH banner. Raises SshdUnavailable when sshd exits first."""
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -104,8 +104,8 @@ def run_sshd() -> Iterator[SshdServer]:
     """Run sshd on 127.0.0.1 for the duration of the block."""
     if not SSHD_PATH.exists():
         raise SshdUnavailable(
-            f"OpenSSH sshd is not installed at {SSHD_PATH}; "
-            "install it with `apt-get install openssh-server`"
+            f"OpenSSH sshd is not installed at {SSHD_PATH}. "
+            "Install it with `apt-get install openssh-server`"
         )
     if not PRIVILEGE_SEPARATION_DIRECTORY.exists() and os.geteuid() == 0:
         PRIVILEGE_SEPARATION_DIRECTORY.mkdir(mode=0o755)

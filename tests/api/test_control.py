@@ -32,7 +32,9 @@ def checked_design() -> dict[str, Any]:
         "inBindings": {
             "script": {
                 "type": "string",
-                "defaultValue": "if (inputs.n < 0) throw new Error('n is negative'); return {doubled: inputs.n * 2};",
+                "defaultValue": (
+                    "if (inputs.n < 0) throw new Error('n is negative'); return {doubled: inputs.n * 2};"
+                ),
             },
             "n": {"type": "integer", "exportName": "n"},
         },
@@ -294,7 +296,9 @@ async def test_second_abort_is_409(client: httpx.AsyncClient) -> None:
 
 async def test_retry_after_abort_keeps_history(client: httpx.AsyncClient) -> None:
     design = noop_chain(1)
-    design["steps"]["s0"] = js_step("throw new Error('x')", retry={"maxAttempts": 5, "initialInterval": "PT60S"})
+    design["steps"]["s0"] = js_step(
+        "throw new Error('x')", retry={"maxAttempts": 5, "initialInterval": "PT60S"}
+    )
     workflow_id = await create_workflow(client, design)
     created = (await start(client, workflow_id)).json()
     await wait_for_step(client, created["id"], 0, "retry")

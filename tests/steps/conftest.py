@@ -5,7 +5,7 @@ authentication, an in-process asyncssh server on loopback. The real sshd would n
 system password for that, so the in-process server accepts exactly one test user and
 password. It runs no real commands: `fail` writes to both streams and exits with 3,
 `wait-for-signal` waits until the client sends a signal and records it, and any other
-command is answered with `ran: <command>`.
+command gets the reply `ran: <command>`.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def context(make_context: Callable[..., StepContext]) -> StepContext:
 
 @pytest.fixture(scope="module")
 def sshd() -> Iterator[SshdServer]:
-    """A real OpenSSH sshd on 127.0.0.1; fails (never skips) when sshd is missing."""
+    """A real OpenSSH sshd on 127.0.0.1. The fixture fails, and never skips, without sshd."""
     try:
         with run_sshd() as server:
             yield server
@@ -149,7 +149,7 @@ async def _wait_for_signal(process: asyncssh.SSHServerProcess[str], signals: lis
     while True:
         try:
             if not await process.stdin.read(1024):
-                await asyncio.sleep(0.05)  # stdin is at EOF; a signal still raises here
+                await asyncio.sleep(0.05)  # stdin is at EOF, but a signal still raises SignalReceived here
         except asyncssh.SignalReceived as exc:
             signals.append(exc.signal)
             process.exit_with_signal(exc.signal)

@@ -12,6 +12,7 @@ import pytest
 
 from stepline.steps.base import StepFailure, StepLimits
 from stepline.steps.js import JsRunner
+from stepline.steps.js_sandbox import MAX_LOG_LINE_CHARS
 
 FAST_LIMITS = StepLimits(js_time_seconds=1.0, js_memory_bytes=32 * 1024**2)
 
@@ -111,11 +112,11 @@ async def test_js_console_lines_kept_when_script_fails(runner, context, step_log
 
 
 async def test_js_long_console_line_is_cut(runner, context, step_log):
-    await run_script(runner, context, "console.log('y'.repeat(100000)); return {}")
+    await run_script(runner, context, "console.log('y'.repeat(1100000)); return {}")
 
     [line] = step_log.messages("INFO")
-    assert line.startswith("y" * 65536 + " [cut: ")
-    assert "34464 more characters" in line
+    assert line.startswith("y" * MAX_LOG_LINE_CHARS + " [cut: ")
+    assert f"{1100000 - MAX_LOG_LINE_CHARS} more characters" in line
 
 
 async def test_js_file_input_arrives_as_text(runner, context, files):
@@ -300,6 +301,28 @@ async def test_js_huge_string_exceeds_memory(runner, make_context):
 
     assert failure.value.code == "SCRIPT_MEMORY_EXCEEDED"
     await assert_pool_still_works(runner, context)
+
+
+async def test_js_out_of_memory_while_throwing(runner, make_context):
+    # The split array fills the memory, so QuickJS cannot even create the error object.
+    context = make_context(FAST_LIMITS)
+
+    with pytest.raises(StepFailure) as failure:
+        await run_script(runner, context, "'x'.repeat(1e7).split('')")
+
+    assert failure.value.code == "SCRIPT_MEMORY_EXCEEDED"
+    await assert_pool_still_works(runner, context)
+
+
+async def test_js_console_flood_is_capped(runner, context, step_log):
+    script = "for (let i = 0; i < 300000; i++) console.log('line ' + i); return {done: true}"
+
+    outputs = await run_script(runner, context, script)
+
+    assert outputs == {"done": True}
+    assert 50_000 < len(step_log.messages("INFO")) < 300_000
+    [warning] = step_log.messages("WARN")
+    assert "console lines were dropped" in warning
 
 
 async def test_js_deep_recursion_is_script_error(runner, make_context):

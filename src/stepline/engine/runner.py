@@ -51,14 +51,15 @@ class AbortedBeforeStart(Exception):
 class ExecutionRunner:
     """Drives one execution for the worker that claimed it."""
 
-    def __init__(self, engine: Engine, worker_id: str, row: dict[str, Any]) -> None:
+    def __init__(self, engine: Engine, lease_token: str, row: dict[str, Any]) -> None:
         self.engine = engine
-        self.worker_id = worker_id
+        # The token of this runner's claim; every write checks it is still the lease owner.
+        self.worker_id = lease_token
         self.row = row
         self.workflow = WorkflowBody.model_validate(row["snapshot"])
         self.masker = decisions.masker_for(self.workflow, row)
         self._attachments: dict[str, dict[str, Any]] | None = None
-        self._ids = {"tenant_id": row["tenant_id"], "execution_id": row["id"], "worker_id": worker_id}
+        self._ids = {"tenant_id": row["tenant_id"], "execution_id": row["id"], "lease": lease_token}
 
     async def run(self) -> None:
         """Run steps while this worker may; return when the execution is handed back."""
@@ -210,13 +211,17 @@ class ExecutionRunner:
                 check_step(step_row["state"], decision.step["state"])
             if "status" in decision.execution:
                 check_execution(row["status"], decision.execution["status"])
+            values = dict(decision.execution)
+            if values.get("lease_owner", self.worker_id) is not None:
+                # Each commit extends the lease, so a long run of quick steps keeps it.
+                values["lease_expires_at"] = now_ms() + int(self.engine.settings.lease_seconds * 1000)
             ok = await store.update_guarded(
                 conn,
                 row["tenant_id"],
                 row["id"],
                 version=row["version"],
                 lease_owner=self.worker_id,
-                values=decision.execution,
+                values=values,
             )
             if not ok:
                 raise LeaseLost()

@@ -11,7 +11,9 @@ import asyncio
 import logging
 import os
 import socket
+from typing import Any
 
+from stepline.steps.registry import close_runners
 from stepline.store.ids import new_id, now_ms
 from stepline.store.leases import claim_next
 
@@ -24,7 +26,7 @@ logger = logging.getLogger("stepline.worker")
 
 
 def default_worker_id() -> str:
-    return f"{socket.gethostname()[:32]}-{os.getpid()}-{new_id('w')[-6:]}"
+    return f"{socket.gethostname()[:24]}-{os.getpid()}-{new_id('w')[-6:]}"
 
 
 class Worker:
@@ -36,6 +38,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._claims = 0
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll."""
@@ -69,6 +72,7 @@ class Worker:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._drain()
+            await close_runners()
 
     async def _purge_loop(self) -> None:
         interval = self.engine.settings.purge_interval_seconds
@@ -90,7 +94,7 @@ class Worker:
         lease_ms = int(self.engine.settings.lease_seconds * 1000)
         try:
             async with self.engine.db.write() as conn:
-                row = await claim_next(conn, self.worker_id, now_ms(), lease_ms)
+                row = await claim_next(conn, self._lease_token(), now_ms(), lease_ms)
         except Exception:
             # A database outage must not end the worker: it retries at the next poll.
             logger.exception("claim_failed worker=%s", self.worker_id)
@@ -110,9 +114,14 @@ class Worker:
         task.add_done_callback(done)
         return True
 
-    async def _run_execution(self, row: dict[str, object]) -> None:
+    def _lease_token(self) -> str:
+        """Return a new lease token: the worker id and a per-claim suffix."""
+        self._claims += 1
+        return f"{self.worker_id}/{self._claims}"
+
+    async def _run_execution(self, row: dict[str, Any]) -> None:
         try:
-            await ExecutionRunner(self.engine, self.worker_id, dict(row)).run()
+            await ExecutionRunner(self.engine, row["lease_owner"], dict(row)).run()
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -104,8 +104,8 @@ async def _exchange_with_deadline(
 
 def _failure_for_exit(returncode: int | None, time_seconds: float) -> StepFailure:
     """Describe a sandbox process that ended while it ran a script."""
-    how = describe_exit(returncode)
-    if how == "signal SIGXCPU":
+    exit_description = describe_exit(returncode)
+    if exit_description == "signal SIGXCPU":
         return StepFailure(
             "SCRIPT_TIMEOUT",
             f"the script used more than {time_seconds:g} s of CPU time, "
@@ -113,7 +113,7 @@ def _failure_for_exit(returncode: int | None, time_seconds: float) -> StepFailur
         )
     return StepFailure(
         "SANDBOX_FAILED",
-        f"the JavaScript sandbox process ended with {how} while it ran the script",
+        f"the JavaScript sandbox process ended with {exit_description} while it ran the script",
     )
 
 
@@ -123,7 +123,7 @@ async def _script_text(value: Any, ctx: StepContext) -> str:
     if not isinstance(value, str) or not value.strip():
         raise StepFailure(
             "INPUT_INVALID",
-            "input 'script' is missing or empty; set it to the body of a JavaScript function",
+            "input 'script' is missing or empty. Set it to the body of a JavaScript function",
             retryable=False,
         )
     return value
@@ -143,7 +143,7 @@ async def _file_text(name: str, file: FileInput, ctx: StepContext) -> str:
         raise StepFailure(
             "INPUT_INVALID",
             f"input '{name}' is file '{file.name}', which is not UTF-8 text "
-            f"(invalid byte at offset {exc.start}); a JS step reads file inputs as text",
+            f"(invalid byte at offset {exc.start}). A JS step reads file inputs as text",
             retryable=False,
         ) from None
 

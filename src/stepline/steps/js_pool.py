@@ -77,8 +77,8 @@ class SandboxProcess:
             await sandbox.kill()
             raise StepFailure(
                 "SANDBOX_FAILED",
-                f"the JavaScript sandbox process did not start ({exc!r}); "
-                "its error output is in the service log",
+                f"the JavaScript sandbox process did not start ({exc!r}). "
+                "Its error output is in the service log",
             ) from exc
         except asyncio.CancelledError:
             await sandbox.kill()
@@ -99,7 +99,7 @@ class SandboxProcess:
         return message
 
     async def exchange(self, request: bytes, log: StepLogger) -> dict[str, Any]:
-        """Send one request line, pass its log lines to `log` and return the final reply.
+        """Send one request line, pass the script's console lines to `log` and return the reply.
 
         Raises SandboxExited when the process ends first, and ValueError on a malformed line.
         """
@@ -111,10 +111,11 @@ class SandboxProcess:
             raise SandboxExited(await self._process.wait()) from None
         while True:
             message = await self._read_message()
-            level = message.get("log")
-            if level is None:
+            lines = message.get("logs")
+            if not isinstance(lines, list):
                 return message
-            _write_log(log, str(level), str(message.get("message", "")))
+            for level, text in lines:
+                _write_log(log, str(level), str(text))
 
     async def kill(self) -> None:
         """Kill the process at once and reap it."""
@@ -129,11 +130,9 @@ class SandboxProcess:
         """End an idle process by closing its stdin, or kill it when it does not exit."""
         if self._process.stdin is not None:
             self._process.stdin.close()
-        try:
+        with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(1.0):
                 await self._process.wait()
-        except TimeoutError:
-            pass
         await self.kill()
 
 

@@ -5,15 +5,19 @@ lines over stdin and stdout:
 
 - at start the process writes `{"ready": true}`;
 - a request is `{"script": str, "inputs": object, "timeSeconds": float, "memoryBytes": int}`;
-- the reply is zero or more `{"log": level, "message": str}` lines (the script's console
-  output, sent when the script has ended) and then `{"outputs": object}` or
+- the reply is one `{"logs": [[level, message], ...]}` line with the script's console
+  output, sent when the script has ended, and then `{"outputs": object}` or
   `{"error": {"code": str, "message": str}}`.
 
 Each script gets a fresh QuickJS context and runtime, so nothing a script defines is seen by
 the next one. The script's globals are the ECMAScript built-ins plus `console`: there is no
-file, network, module or process access. QuickJS enforces the time and memory limits. The
-CPU time and address space limits of this process are a backstop for the case where it
-does not, and the parent kills the process when a reply is late.
+file, network, module or process access.
+
+QuickJS enforces the memory limit and the time limit. Its binding (quickjs-ng 0.17) counts
+the time limit in CPU time, as measured here, so on a loaded machine a script may run
+longer in wall-clock time. The CPU time and address space limits of this process are a
+backstop for the case where QuickJS does not stop a script. The parent kills the process
+when no reply arrives within the time limit plus a grace period of wall-clock time.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ FUNCTION_HEADER_LINES = 2
 
 # Console output is buffered inside the script's memory limit until the script ends, so it
 # has its own caps: a longer line is cut, and lines beyond the total are counted and dropped.
-MAX_LOG_LINE_CHARS = 64 * 1024
+# The engine cuts lines again at its configured per-line limit (64 KiB by default), so this
+# cap only bounds memory.
+MAX_LOG_LINE_CHARS = 1024 * 1024
 MAX_LOG_CHARS = 4 * 1024**2
+LOG_LINE_OVERHEAD_CHARS = 32
 MAX_RESULT_CHARS = 16 * 1024**2
 
 # Memory the context may use above the script's limit while its console lines are
@@ -104,8 +111,9 @@ WRAPPER_SOURCE = r"""
       const cut = text.length - __MAX_LOG_LINE_CHARS__;
       text = `${apply(slice, text, [0, __MAX_LOG_LINE_CHARS__])} [cut: ${cut} more characters]`;
     }
-    log.chars += text.length;
-    apply(push, log.entries, [[level, text]]);
+    // Each line also costs memory for its string and array slots, so it counts extra.
+    log.chars += text.length + __LOG_LINE_OVERHEAD_CHARS__;
+    apply(push, log.entries, [level, text]);
   };
   globalThis.console = Object.freeze({
     log: record('info'), info: record('info'), debug: record('debug'),
@@ -124,7 +132,10 @@ WRAPPER_SOURCE = r"""
       const match = typeof stack === 'string' ? apply(exec, locationPattern, [stack]) : null;
       if (match) location = { line: Number(match[1]) - __FUNCTION_HEADER_LINES__, column: Number(match[2]) };
     } catch {}
-    const outOfMemory = error instanceof NativeInternalError && message.endsWith('out of memory');
+    // QuickJS throws null when it runs out of memory while it creates the error object.
+    // NOTE: a script that runs `throw null` is reported as out of memory too.
+    const outOfMemory = error === null
+      || (error instanceof NativeInternalError && message.endsWith('out of memory'));
     return fail(outOfMemory ? 'SCRIPT_MEMORY_EXCEEDED' : 'SCRIPT_ERROR', wellFormed(message), location);
   };
 
@@ -170,6 +181,7 @@ for _name, _value in {
     "__MAX_LOG_LINE_CHARS__": MAX_LOG_LINE_CHARS,
     "__MAX_RESULT_CHARS__": MAX_RESULT_CHARS,
     "__FUNCTION_HEADER_LINES__": FUNCTION_HEADER_LINES,
+    "__LOG_LINE_OVERHEAD_CHARS__": LOG_LINE_OVERHEAD_CHARS,
 }.items():
     WRAPPER_SOURCE = WRAPPER_SOURCE.replace(_name, str(_value))
 
@@ -187,7 +199,7 @@ class ParentChannel:
             self._out.write(text.encode("utf-8") + b"\n")
             self._out.flush()
         except (BrokenPipeError, ValueError):
-            # The parent is gone, so nobody waits for this process.
+            # The parent has exited, so no reply can reach it and this process ends too.
             os._exit(1)
 
     def send(self, message: dict[str, Any]) -> None:
@@ -239,7 +251,9 @@ def reply_for_uncaught(exc: Exception, time_seconds: float, memory_bytes: int) -
     first_line = text.splitlines()[0] if text else type(exc).__name__
     if "InternalError: interrupted" in first_line:
         return error_reply("SCRIPT_TIMEOUT", f"the script did not end within {time_seconds:g} s")
-    if isinstance(exc, MemoryError) or "out of memory" in first_line:
+    # The wrapper catches what the script throws, so a bare null comes from a failed
+    # allocation of an error object.
+    if isinstance(exc, MemoryError) or "out of memory" in first_line or first_line == "null":
         return error_reply("SCRIPT_MEMORY_EXCEEDED", memory_message(memory_bytes))
     return error_reply("SCRIPT_ERROR", first_line)
 
@@ -280,15 +294,16 @@ def send_console_log(context: Any, memory_bytes: int, channel: ParentChannel) ->
         context.set_memory_limit(memory_bytes + LOG_COLLECTION_MARGIN_BYTES)
         collected = json.loads(context.eval("__steplineTakeLog()"))
         entries, dropped = collected["entries"], collected["dropped"]
+        levels, messages = entries[0::2], entries[1::2]
     except (quickjs.JSException, MemoryError, ValueError, KeyError, TypeError):
-        channel.send({"log": "warn", "message": "the script's console output could not be read"})
+        channel.send({"logs": [["warn", "the script's console output could not be read"]]})
         return
-    for level, message in entries:
-        channel.send({"log": level, "message": message})
+    lines = [[level, message] for level, message in zip(levels, messages, strict=True)]
     if dropped:
         limit = f"{MAX_LOG_CHARS // 1024**2} Mi characters"
         note = f"{dropped} console lines were dropped after the limit of {limit} of console output"
-        channel.send({"log": "warn", "message": note})
+        lines.append(["warn", note])
+    channel.send({"logs": lines})
 
 
 def run_script(request: dict[str, Any], channel: ParentChannel) -> str:
@@ -316,7 +331,7 @@ def main() -> None:
         try:
             reply = run_script(json.loads(line), channel)
         except Exception as exc:
-            # The process state is unknown, so report the error and exit: the parent replaces us.
+            # The process state is unknown, so report the error and exit. The parent starts another.
             traceback.print_exc()
             message = f"internal error in the JavaScript sandbox: {type(exc).__name__}: {exc}"
             channel.send_text(error_reply("SANDBOX_FAILED", message))

@@ -14,7 +14,7 @@ from .ssh import SshRunner
 
 
 class UnsupportedRunner:
-    """Fails the step: the catalog knows this type, but this server cannot run it."""
+    """Fails every step of a catalog type that this server cannot run."""
 
     def __init__(self, type_name: str) -> None:
         self._type_name = type_name
@@ -56,5 +56,5 @@ def get_runner(type_name: str) -> StepRunner:
 
 
 async def close_runners() -> None:
-    """End the JavaScript sandbox processes of the running event loop; call at shutdown."""
+    """End the JavaScript sandbox processes of the running event loop, at shutdown."""
     await _JS_RUNNER.aclose()

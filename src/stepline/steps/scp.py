@@ -28,7 +28,7 @@ def _source_input(inputs: dict[str, Any]) -> FileInput:
 def _destination_input(inputs: dict[str, Any]) -> str:
     destination = inputs.get("destination")
     if not isinstance(destination, str) or not destination.strip():
-        raise invalid_input("input 'destination' is missing or empty; set a remote file path")
+        raise invalid_input("input 'destination' is missing or empty. Set a remote file path")
     return destination.strip()
 
 
@@ -40,7 +40,7 @@ async def resolve_destination(sftp: asyncssh.SFTPClient, destination: str, file_
     if base_name in ("", ".", ".."):
         raise invalid_input(
             f"input 'destination' ({destination}) is a directory and the file name "
-            f"'{file_name}' cannot be used inside it; set a full file path"
+            f"'{file_name}' cannot be used inside it. Set a full file path"
         )
     return posixpath.join(destination, base_name)
 

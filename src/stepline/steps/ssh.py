@@ -33,23 +33,42 @@ from .ssh_connect import invalid_input, open_connection, parse_target
 
 # The outputs keep at most this much of each stream. The step log still gets every line.
 MAX_CAPTURED_BYTES = 16 * 1024**2
-# A line longer than this goes to the log in pieces.
-MAX_LOG_LINE_BYTES = 64 * 1024
+# A line longer than this goes to the log in pieces; the engine then cuts each piece at its
+# configured per-line limit (64 KiB by default) with a visible marker.
+MAX_LOG_LINE_BYTES = 1024 * 1024
 READ_CHUNK_BYTES = 64 * 1024
-TERMINATE_GRACE_SECONDS = 2.0
+TERMINATE_GRACE_SECONDS = 1.0
 # Pseudo-terminal modes: no echo and no "\n" to "\r\n" translation, so that the output
 # is what the command wrote.
 PTY_MODES = {asyncssh.PTY_ECHO: 0, asyncssh.PTY_ONLCR: 0}
-CLEANUP_TIMEOUT_SECONDS = 5.0
+CLEANUP_TIMEOUT_SECONDS = 2.0
 REMOTE_SCRIPT_DIRECTORY = "/tmp"  # noqa: S108 - the file is created with O_EXCL and mode 0600
 
 
 @dataclass
 class CommandResult:
+    """Captured output and exit status of a remote command."""
+
     output: str
     stderr: str
-    exit_code: int
+    # The exit status, or minus the signal number when a signal ended the command.
+    returncode: int | None
     exit_signal: str | None = None
+
+    def outputs(self) -> dict[str, Any]:
+        """Return the step outputs. `exitCode` is -1 when the server sent no exit status."""
+        exit_code = self.returncode if self.returncode is not None else -1
+        return {"output": self.output, "stderr": self.stderr, "exitCode": exit_code}
+
+    def failure(self) -> str | None:
+        """Describe why the command counts as failed, or return None after exit status 0."""
+        if self.exit_signal is not None:
+            return f"the remote command was killed by signal {self.exit_signal}"
+        if self.returncode is None:
+            return "the remote command ended without an exit status"
+        if self.returncode != 0:
+            return f"the remote command exited with code {self.returncode}"
+        return None
 
 
 class StreamCapture:
@@ -87,13 +106,16 @@ class StreamCapture:
         if len(chunk) > room and not self._truncated:
             self._truncated = True
             self._write_line(
-                f"[{self._stream_name} is longer than {MAX_CAPTURED_BYTES // 1024**2} MiB; "
-                "the step output keeps only the start]"
+                f"[{self._stream_name} is longer than {MAX_CAPTURED_BYTES // 1024**2} MiB, "
+                "so the step output keeps only the start]"
             )
         self._captured += chunk[: max(0, room)]
 
     def _emit(self, line: bytes) -> None:
-        self._write_line(line.rstrip(b"\r").decode("utf-8", errors="replace"))
+        line = line.rstrip(b"\r")
+        for start in range(0, max(1, len(line)), MAX_LOG_LINE_BYTES):
+            piece = line[start : start + MAX_LOG_LINE_BYTES]
+            self._write_line(piece.decode("utf-8", errors="replace"))
 
 
 async def _pump(reader: asyncssh.SSHReader[bytes], capture: StreamCapture) -> None:
@@ -141,13 +163,11 @@ async def run_command(
     except asyncio.CancelledError:
         await _stop_remote(process, pty=pty)
         raise
-    returncode = process.returncode
-    exit_signal = process.exit_signal[0] if process.exit_signal else None
     return CommandResult(
         output=stdout.finish(),
         stderr=stderr.finish(),
-        exit_code=returncode if returncode is not None else -1,
-        exit_signal=exit_signal,
+        returncode=process.returncode,
+        exit_signal=process.exit_signal[0] if process.exit_signal else None,
     )
 
 
@@ -196,7 +216,7 @@ def _script_input(inputs: dict[str, Any]) -> str | FileInput:
     if isinstance(script, FileInput):
         return script
     if not isinstance(script, str) or not script.strip():
-        raise invalid_input("input 'script' is missing or empty; set a command or a script file")
+        raise invalid_input("input 'script' is missing or empty. Set a command or a script file")
     return script
 
 
@@ -216,19 +236,10 @@ class SshRunner:
                     f"{exc.reason}",
                 ) from exc
 
-        outputs = {"output": result.output, "stderr": result.stderr, "exitCode": result.exit_code}
-        if result.exit_signal is not None:
-            raise StepFailure(
-                "EXIT_CODE_NONZERO",
-                f"the remote command was killed by signal {result.exit_signal}",
-                outputs=outputs,
-            )
-        if result.exit_code != 0:
-            raise StepFailure(
-                "EXIT_CODE_NONZERO",
-                f"the remote command exited with code {result.exit_code}",
-                outputs=outputs,
-            )
+        outputs = result.outputs()
+        failure = result.failure()
+        if failure is not None:
+            raise StepFailure("EXIT_CODE_NONZERO", failure, outputs=outputs)
         return outputs
 
 

@@ -24,7 +24,7 @@ from .base import FileInput, StepContext, StepFailure
 
 CONNECT_TIMEOUT_SECONDS = 30.0
 KEEPALIVE_INTERVAL_SECONDS = 30.0
-CLOSE_TIMEOUT_SECONDS = 5.0
+CLOSE_TIMEOUT_SECONDS = 2.0
 MAX_PRIVATE_KEY_BYTES = 1024 * 1024
 DEFAULT_PORT = 22
 
@@ -38,7 +38,7 @@ def invalid_input(message: str) -> StepFailure:
 
 @dataclass(frozen=True)
 class SshTarget:
-    """Where and as whom to connect. `repr` leaves out the secrets."""
+    """Connection target: host, port, user and credentials. `repr` leaves out the secrets."""
 
     host: str
     port: int
@@ -58,7 +58,10 @@ class SshTarget:
 
 
 async def parse_target(inputs: dict[str, Any], ctx: StepContext) -> SshTarget:
-    """Validate the connection inputs; raise StepFailure(INPUT_INVALID) naming the input."""
+    """Validate the connection inputs and return the target.
+
+    Raises StepFailure(INPUT_INVALID) naming the input that is invalid.
+    """
     host = _required_text(inputs, "host")
     if any(character.isspace() for character in host):
         raise invalid_input(f"input 'host' ({host!r}) must be a host name or address")
@@ -138,13 +141,13 @@ def parse_host_keys(value: Any) -> tuple[asyncssh.SSHKey, ...]:
 
 def _parse_host_key_line(line: str) -> asyncssh.SSHKey:
     fields = line.split()
-    # A known_hosts line starts with the host pattern; an authorized_keys line does not.
+    # A known_hosts line starts with a host pattern, but an authorized_keys line does not.
     for start in (0, 1):
         with contextlib.suppress(asyncssh.KeyImportError, ValueError):
             return asyncssh.import_public_key(" ".join(fields[start:]))
     raise invalid_input(
-        f"input 'hostKey' line {line.strip()[:80]!r} is not a public key; "
-        "expected a line such as 'ssh-ed25519 AAAA...'"
+        f"input 'hostKey' line {line.strip()[:80]!r} is not a public key. "
+        "Expected a line such as 'ssh-ed25519 AAAA...'"
     )
 
 
@@ -161,12 +164,19 @@ async def _private_key(inputs: dict[str, Any], ctx: StepContext) -> asyncssh.SSH
     passphrase = _optional_text(inputs, "passphrase")
     try:
         return asyncssh.import_private_key(content, passphrase)
-    except asyncssh.KeyEncryptionError:
-        raise invalid_input(
-            "input 'privateKey' is encrypted and input 'passphrase' is missing or wrong"
-        ) from None
-    except (asyncssh.KeyImportError, ValueError):
-        # The library's message may quote the key data, so it is not passed on.
+    except (asyncssh.KeyEncryptionError, asyncssh.KeyImportError, ValueError) as exc:
+        # The library's message is not passed on, in case it quotes the key data.
+        if "bcrypt" in str(exc):
+            raise StepFailure(
+                "SSH_AUTH_FAILED",
+                "decrypting an OpenSSH private key needs the Python package bcrypt, "
+                "which is not installed on this server",
+                retryable=False,
+            ) from None
+        if isinstance(exc, asyncssh.KeyEncryptionError) or "assphrase" in str(exc):
+            raise invalid_input(
+                "input 'privateKey' is encrypted and input 'passphrase' is missing or wrong"
+            ) from None
         raise invalid_input(
             "input 'privateKey' is not a private key in OpenSSH, PKCS#1 or PKCS#8 format"
         ) from None
@@ -228,13 +238,13 @@ def _host_key_failure(target: SshTarget, offered: list[asyncssh.SSHKey], reason:
         pinned = ", ".join(pin.get_fingerprint("sha256") for pin in target.pinned_keys)
         return StepFailure(
             "HOST_KEY_MISMATCH",
-            f"the host key of {target.address} does not match input 'hostKey' ({pinned}): "
-            f"the server offered {key}. If the key change is expected, pin the new key",
+            f"the host key of {target.address} does not match input 'hostKey' ({pinned}). "
+            f"The server offered {key}. If the key change is expected, pin the new key",
             retryable=False,
         )
     return StepFailure(
         "HOST_KEY_UNKNOWN",
-        f"the host key of {target.address} is unknown: the server offered {key}. Check its "
+        f"the host key of {target.address} is unknown. The server offered {key}. Check its "
         "fingerprint, then set input 'hostKey' to this key, or set "
         "'strictHostKeyChecking' to false to accept any key",
         retryable=False,
@@ -243,24 +253,23 @@ def _host_key_failure(target: SshTarget, offered: list[asyncssh.SSHKey], reason:
 
 def connect_failure(exc: BaseException, target: SshTarget, offered: list[asyncssh.SSHKey]) -> StepFailure:
     """Map an exception raised while connecting or logging in to a step failure."""
-    where = f"{target.address}"
     if isinstance(exc, asyncssh.HostKeyNotVerifiable):
         return _host_key_failure(target, offered, exc.reason)
     if isinstance(exc, asyncssh.PermissionDenied):
         return StepFailure(
             "SSH_AUTH_FAILED",
-            f"authentication as '{target.username}' on {where} failed; "
-            "check inputs 'username', 'password' and 'privateKey'",
+            f"authentication as '{target.username}' on {target.address} failed. "
+            "Check inputs 'username', 'password' and 'privateKey'",
             retryable=False,
         )
     if isinstance(exc, TimeoutError):
         return StepFailure(
             "SSH_TIMEOUT",
-            f"connecting and logging in to {where} did not finish within "
+            f"connecting and logging in to {target.address} did not finish within "
             f"{CONNECT_TIMEOUT_SECONDS:g} s",
         )
     reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc) or type(exc).__name__
-    return StepFailure("SSH_CONNECT_FAILED", f"the SSH connection to {where} failed: {reason}")
+    return StepFailure("SSH_CONNECT_FAILED", f"the SSH connection to {target.address} failed: {reason}")
 
 
 @contextlib.asynccontextmanager

@@ -1,14 +1,14 @@
 """The work claim and the lease of a worker on an execution.
 
 A worker owns an execution only through a row it flipped itself with the claim statement;
-every later write it makes checks that `lease_owner` is still its id.
+every later write it makes checks that `lease_owner` is still the token of that claim.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import ColumnElement, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stepline.wire.execution import ExecutionStatus
@@ -18,37 +18,48 @@ from .tables import executions
 RUNNABLE = (ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value)
 
 
-async def claim_next(conn: AsyncConnection, worker_id: str, now: int, lease_ms: int) -> dict[str, Any] | None:
+def _claimable(now: int) -> list[ColumnElement[bool]]:
+    return [
+        executions.c.status.in_(RUNNABLE),
+        executions.c.next_run_at <= now,
+        or_(
+            executions.c.lease_owner.is_(None),
+            executions.c.lease_expires_at < now,
+            # An abort whose deadline passed is taken even from a live lease: the worker
+            # holding it did not end the step in time.
+            executions.c.abort_requested.is_(True),
+        ),
+    ]
+
+
+async def claim_next(
+    conn: AsyncConnection, lease_token: str, now: int, lease_ms: int
+) -> dict[str, Any] | None:
     """Take one runnable execution whose lease is free or expired, in one statement.
 
-    While an abort is pending, `next_run_at` holds the abort's deadline.
+    `lease_token` must be new for every claim, so that two claims of one execution by
+    the same worker process are still told apart. While an abort is pending,
+    `next_run_at` holds the abort's deadline.
 
     On PostgreSQL the candidate row is locked with FOR UPDATE SKIP LOCKED, so concurrent
-    workers pick different rows instead of waiting on each other. SQLite ignores the lock
-    clause; there the caller's BEGIN IMMEDIATE already serialises writers.
+    workers pick different rows instead of waiting on each other. The conditions are
+    repeated on the outer UPDATE because PostgreSQL re-checks only those against a row
+    that another transaction changed meanwhile. SQLite ignores the lock clause; there the
+    caller's BEGIN IMMEDIATE already serialises writers.
     """
     candidate = (
         select(executions.c.tenant_id, executions.c.id)
-        .where(
-            executions.c.status.in_(RUNNABLE),
-            executions.c.next_run_at <= now,
-            or_(
-                executions.c.lease_owner.is_(None),
-                executions.c.lease_expires_at < now,
-                # An abort whose deadline passed is taken even from a live lease: the worker
-                # holding it did not end the step in time.
-                executions.c.abort_requested.is_(True),
-            ),
-        )
+        .where(*_claimable(now))
         .order_by(executions.c.next_run_at)
         .limit(1)
         .with_for_update(skip_locked=True)
+        .scalar_subquery()
     )
     statement = (
         update(executions)
-        .where(tuple_(executions.c.tenant_id, executions.c.id).in_(candidate))
+        .where(tuple_(executions.c.tenant_id, executions.c.id) == candidate, *_claimable(now))
         .values(
-            lease_owner=worker_id,
+            lease_owner=lease_token,
             lease_expires_at=now + lease_ms,
             version=executions.c.version + 1,
         )
