@@ -31,18 +31,26 @@ def unauthorized() -> HTTPException:
     return HTTPException(status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def authenticate(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or len(token) > 4096:
-        raise unauthorized()
-    engine: Engine = request.app.state.engine
+async def principal_from_token(engine: Engine, token: str) -> Principal | None:
+    """Return the caller a token stands for, or None when the token is not valid."""
+    if not token or len(token) > 4096:
+        return None
     async with engine.db.read() as conn:
         record = await tenant_store.find_token(conn, token)
     if record is None:
-        raise unauthorized()
+        return None
     return Principal(record.id, record.name, record.tenant_id, record.roles)
+
+
+async def authenticate(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        raise unauthorized()
+    principal = await principal_from_token(request.app.state.engine, token.strip())
+    if principal is None:
+        raise unauthorized()
+    return principal
 
 
 async def tenant_principal(request: Request, tenantId: str) -> Principal:
