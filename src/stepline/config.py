@@ -53,6 +53,18 @@ class Settings(BaseSettings):
 
     retention_days: int = 30
 
+    # Secrets at rest: Fernet keys, newest first, comma-separated. Default: a key file in the
+    # data directory, made at the first start.
+    secret_keys: str | None = None
+
+    # OIDC: set issuer, audience and JWKS URL to accept JWTs besides API tokens.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_algorithms: str = "RS256,ES256"
+    oidc_tenant_claim: str = "tenant"
+    oidc_roles_claim: str = "roles"
+
     def resolved_database_url(self) -> str:
         """Return the configured database URL, or the SQLite file under the data directory."""
         if self.database_url:

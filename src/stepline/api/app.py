@@ -14,14 +14,16 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from stepline import __version__
+from stepline.config import Settings
 from stepline.design.catalog import STEP_TYPES
 from stepline.engine.deps import Engine
 from stepline.engine.worker import Worker
 from stepline.wire.execution import WorkflowExecutionCreateRequest
 from stepline.wire.workflow import WorkflowBody
 
-from . import control, executions, logs, workflows
+from . import admin, control, executions, logs, workflows
 from .errors import install_error_handlers
+from .oidc import OidcConfig, OidcVerifier
 
 logger = logging.getLogger("stepline.api")
 
@@ -39,6 +41,21 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components[model.__name__] = model_schema
     app.openapi_schema = schema
     return schema
+
+
+def oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    """Return a JWT verifier when OIDC is configured, else None."""
+    if not (settings.oidc_issuer and settings.oidc_audience and settings.oidc_jwks_url):
+        return None
+    config = OidcConfig(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        jwks_url=settings.oidc_jwks_url,
+        algorithms=tuple(a.strip() for a in settings.oidc_algorithms.split(",") if a.strip()),
+        tenant_claim=settings.oidc_tenant_claim,
+        roles_claim=settings.oidc_roles_claim,
+    )
+    return OidcVerifier(config)
 
 
 def create_app(engine: Engine, *, run_worker: bool = False) -> FastAPI:
@@ -67,11 +84,13 @@ def create_app(engine: Engine, *, run_worker: bool = False) -> FastAPI:
     )
     app.state.engine = engine
     app.state.worker = None
+    app.state.oidc = oidc_verifier(engine.settings)
     install_error_handlers(app)
     app.include_router(workflows.router)
     app.include_router(executions.router)
     app.include_router(control.router)
     app.include_router(logs.router)
+    app.include_router(admin.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["service"], summary="Liveness")

@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 
 from stepline.engine import control
 from stepline.engine.deps import Engine
@@ -23,14 +23,13 @@ from stepline.wire.execution import (
     WorkflowExecutionChange,
 )
 
-from .auth import Principal, tenant_principal
+from .auth import Operator
 from .multipart import MultipartReader, boundary_of
 from .shape import load_execution
 from .uploads import upload_limits
 from .workflows import ERRORS
 
 router = APIRouter(prefix="/tca/workflows/api/v1/orgs/{tenantId}/workflowExecution", tags=["executions"])
-Caller = Annotated[Principal, Depends(tenant_principal)]
 EXECUTION = "/{executionId}"
 
 
@@ -61,7 +60,7 @@ def _changes(model: Any) -> dict[str, Any]:
     EXECUTION + "/abort", response_model=WorkflowExecution, responses=ERRORS, summary="Abort an execution"
 )
 async def abort_execution(
-    tenantId: str, executionId: str, caller: Caller, request: Request
+    tenantId: str, executionId: str, caller: Operator, request: Request
 ) -> WorkflowExecution:
     engine = _engine(request)
     immediate = await control.abort(engine, tenantId, executionId)
@@ -87,7 +86,7 @@ async def abort_execution(
 async def resume_execution(
     tenantId: str,
     executionId: str,
-    caller: Caller,
+    caller: Operator,
     request: Request,
     body: Annotated[ResumeRequest | None, Body()] = None,
 ) -> WorkflowExecution:
@@ -106,7 +105,7 @@ async def resume_execution(
 async def retry_execution(
     tenantId: str,
     executionId: str,
-    caller: Caller,
+    caller: Operator,
     request: Request,
     body: Annotated[RetryRequest | None, Body()] = None,
 ) -> WorkflowExecution:
@@ -118,7 +117,7 @@ async def retry_execution(
 
 @router.patch(EXECUTION, response_model=WorkflowExecution, responses=ERRORS, summary="Change an execution")
 async def patch_execution(
-    tenantId: str, executionId: str, caller: Caller, request: Request, body: WorkflowExecutionChange
+    tenantId: str, executionId: str, caller: Operator, request: Request, body: WorkflowExecutionChange
 ) -> WorkflowExecution:
     engine = _engine(request)
     await control.patch(engine, tenantId, executionId, _changes(body))
@@ -127,7 +126,7 @@ async def patch_execution(
 
 
 @router.delete(EXECUTION, status_code=204, responses=ERRORS, summary="Delete an ended execution")
-async def delete_execution(tenantId: str, executionId: str, caller: Caller, request: Request) -> Response:
+async def delete_execution(tenantId: str, executionId: str, caller: Operator, request: Request) -> Response:
     await control.delete(_engine(request), tenantId, executionId)
     return Response(status_code=204)
 
@@ -154,11 +153,11 @@ async def delete_execution(tenantId: str, executionId: str, caller: Caller, requ
     },
 )
 async def add_attachments(
-    tenantId: str, executionId: str, caller: Caller, request: Request
+    tenantId: str, executionId: str, caller: Operator, request: Request
 ) -> WorkflowExecution:
     engine = _engine(request)
     reader = MultipartReader(
-        boundary_of(request.headers.get("content-type")), engine.blobs, upload_limits(engine), json_names=()
+        boundary_of(request.headers.get("content-type")), engine.blobs, upload_limits(request), json_names=()
     )
     try:
         result = await reader.read(request.stream())
@@ -213,7 +212,7 @@ async def add_attachments(
     summary="Remove an attachment that no step has received yet",
 )
 async def delete_attachment(
-    tenantId: str, executionId: str, name: str, caller: Caller, request: Request
+    tenantId: str, executionId: str, name: str, caller: Operator, request: Request
 ) -> Response:
     engine = _engine(request)
     async with engine.db.write() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
@@ -16,7 +16,7 @@ from stepline.store import executions as store
 from stepline.wire.common import Page, parse_time
 from stepline.wire.execution import ExecutionStatus, WorkflowExecution, WorkflowExecutionCreateRequest
 
-from .auth import Principal, tenant_principal
+from .auth import Operator, Viewer
 from .downloads import attachment_download
 from .errors import validation_items
 from .multipart import MultipartReader, boundary_of
@@ -26,7 +26,6 @@ from .uploads import upload_limits
 from .workflows import ERRORS
 
 router = APIRouter(prefix="/tca/workflows/api/v1/orgs/{tenantId}", tags=["executions"])
-Caller = Annotated[Principal, Depends(tenant_principal)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=256)]
 
 MULTIPART_BODY = {
@@ -91,13 +90,15 @@ def parse_create_request(data: bytes) -> WorkflowExecutionCreateRequest:
 )
 async def create_execution_json(
     tenantId: str,
-    caller: Caller,
+    caller: Operator,
     request: Request,
     body: WorkflowExecutionCreateRequest,
     idempotency_key: IdempotencyKey = None,
 ) -> WorkflowExecution:
     engine = _engine(request)
-    execution_id, _ = await create_execution(engine, tenantId, caller.name, body, [], idempotency_key)
+    execution_id, _ = await create_execution(
+        engine, tenantId, caller.name, body, [], idempotency_key, request.state.tenant.retention_days
+    )
     _wake_worker(request)
     return await _respond(engine, tenantId, execution_id)
 
@@ -111,7 +112,7 @@ async def create_execution_json(
 )
 async def create_execution_multipart(
     tenantId: str,
-    caller: Caller,
+    caller: Operator,
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> WorkflowExecution:
@@ -119,7 +120,7 @@ async def create_execution_multipart(
     reader = MultipartReader(
         boundary_of(request.headers.get("content-type")),
         engine.blobs,
-        upload_limits(engine),
+        upload_limits(request),
         json_names=("workflowExecution",),
     )
     try:
@@ -132,7 +133,7 @@ async def create_execution_multipart(
         body = parse_create_request(result.json_parts["workflowExecution"])
         uploads: list[Upload] = result.uploads
         execution_id, created = await create_execution(
-            engine, tenantId, caller.name, body, uploads, idempotency_key
+            engine, tenantId, caller.name, body, uploads, idempotency_key, request.state.tenant.retention_days
         )
     except BaseException:
         reader.discard()
@@ -151,7 +152,7 @@ async def create_execution_multipart(
 )
 async def list_executions(
     tenantId: str,
-    caller: Caller,
+    caller: Viewer,
     request: Request,
     workflowId: str | None = None,
     status: Annotated[list[ExecutionStatus] | None, Query()] = None,
@@ -203,7 +204,7 @@ def _time_param(name: str, value: str | None) -> int | None:
     summary="Read an execution",
 )
 async def get_execution(
-    tenantId: str, executionId: str, caller: Caller, request: Request
+    tenantId: str, executionId: str, caller: Viewer, request: Request
 ) -> WorkflowExecution:
     return await _respond(_engine(request), tenantId, executionId)
 
@@ -217,7 +218,7 @@ async def download_execution_attachment(
     tenantId: str,
     executionId: str,
     name: str,
-    caller: Caller,
+    caller: Viewer,
     request: Request,
 ) -> StreamingResponse:
     return await attachment_download(_engine(request), tenantId, "execution", executionId, name)

@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from stepline.engine.deps import Engine
@@ -17,11 +17,10 @@ from stepline.store import logs as log_store
 from stepline.wire.common import format_time
 from stepline.wire.execution import ENDED_STATUSES, ExecutionStatus
 
-from .auth import Principal, tenant_principal
+from .auth import Viewer
 from .workflows import ERRORS
 
 router = APIRouter(prefix="/tca/workflows/api/v1/orgs/{tenantId}/workflowExecution", tags=["executions"])
-Caller = Annotated[Principal, Depends(tenant_principal)]
 
 BATCH = 500
 FOLLOW_POLL_SECONDS = 0.5
@@ -95,7 +94,7 @@ def _step_seq(value: str | None) -> int | None:
 async def execution_logs(
     tenantId: str,
     executionId: str,
-    caller: Caller,
+    caller: Viewer,
     request: Request,
     stepExecutionId: str | None = None,
     follow: bool = False,

@@ -1,17 +1,20 @@
-"""Upload limits from settings."""
+"""Upload limits of the caller's tenant."""
 
 from __future__ import annotations
 
-from stepline.engine.deps import Engine
+from fastapi import Request
+
+from stepline.engine.tenancy import TenantConfig
 
 from .multipart import UploadLimits
 
 
-def upload_limits(engine: Engine) -> UploadLimits:
-    settings = engine.settings
+def upload_limits(request: Request) -> UploadLimits:
+    """Return the upload limits of the tenant that the route's role check loaded."""
+    tenant: TenantConfig = request.state.tenant
     return UploadLimits(
-        max_file_bytes=settings.max_file_bytes,
-        max_request_bytes=settings.max_request_bytes,
-        max_files=settings.max_files,
-        max_json_bytes=settings.max_json_part_bytes,
+        max_file_bytes=tenant.max_file_bytes,
+        max_request_bytes=tenant.max_request_bytes,
+        max_files=tenant.max_files,
+        max_json_bytes=request.app.state.engine.settings.max_json_part_bytes,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from stepline.design.parse import DesignError, parse_design
@@ -18,7 +18,7 @@ from stepline.store.ids import new_id, now_ms
 from stepline.wire.common import ErrorResponse, Page
 from stepline.wire.workflow import Workflow, WorkflowBody
 
-from .auth import Principal, tenant_principal
+from .auth import Designer, Principal, Viewer
 from .downloads import attachment_download
 from .multipart import MultipartReader, boundary_of
 from .paging import check_limit, decode_cursor, encode_cursor
@@ -26,7 +26,6 @@ from .shape import workflow_response
 from .uploads import upload_limits
 
 router = APIRouter(prefix="/tca/workflows/api/v1/orgs/{tenantId}", tags=["workflows"])
-Caller = Annotated[Principal, Depends(tenant_principal)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 403, 404, 409, 413, 415, 500)
 }
@@ -77,7 +76,9 @@ async def _get(engine: Engine, tenant_id: str, workflow_id: str) -> dict[str, An
 
 
 @router.put("/workflow", response_model=Workflow, responses=ERRORS, summary="Create a workflow from JSON")
-async def create_workflow(tenantId: str, caller: Caller, request: Request, body: dict[str, Any]) -> Workflow:
+async def create_workflow(
+    tenantId: str, caller: Designer, request: Request, body: dict[str, Any]
+) -> Workflow:
     design = _parse(body)
     row = _row(tenantId, caller, design, new_id("wf"), now_ms())
     async with _engine(request).db.write() as conn:
@@ -108,12 +109,12 @@ async def create_workflow(tenantId: str, caller: Caller, request: Request, body:
         }
     },
 )
-async def create_workflow_multipart(tenantId: str, caller: Caller, request: Request) -> Workflow:
+async def create_workflow_multipart(tenantId: str, caller: Designer, request: Request) -> Workflow:
     engine = _engine(request)
     reader = MultipartReader(
         boundary_of(request.headers.get("content-type")),
         engine.blobs,
-        upload_limits(engine),
+        upload_limits(request),
         json_names=("workflow",),
     )
     try:
@@ -165,7 +166,7 @@ def _load_json(data: bytes, part: str) -> Any:
 )
 async def list_workflows(
     tenantId: str,
-    caller: Caller,
+    caller: Viewer,
     request: Request,
     name: str | None = None,
     tag: str | None = None,
@@ -192,7 +193,7 @@ async def list_workflows(
 
 
 @router.get("/workflow/{workflowId}", response_model=Workflow, responses=ERRORS, summary="Read a workflow")
-async def get_workflow(tenantId: str, workflowId: str, caller: Caller, request: Request) -> Workflow:
+async def get_workflow(tenantId: str, workflowId: str, caller: Viewer, request: Request) -> Workflow:
     return workflow_response(await _get(_engine(request), tenantId, workflowId))
 
 
@@ -202,7 +203,7 @@ async def get_workflow(tenantId: str, workflowId: str, caller: Caller, request: 
 async def replace_workflow(
     tenantId: str,
     workflowId: str,
-    caller: Caller,
+    caller: Designer,
     request: Request,
     body: dict[str, Any],
 ) -> Workflow:
@@ -228,7 +229,7 @@ async def replace_workflow(
 
 
 @router.delete("/workflow/{workflowId}", status_code=204, responses=ERRORS, summary="Delete a workflow")
-async def delete_workflow(tenantId: str, workflowId: str, caller: Caller, request: Request) -> Response:
+async def delete_workflow(tenantId: str, workflowId: str, caller: Designer, request: Request) -> Response:
     engine = _engine(request)
     async with engine.db.write() as conn:
         if not await store.delete_workflow(conn, tenantId, workflowId):
@@ -247,7 +248,7 @@ async def download_workflow_attachment(
     tenantId: str,
     workflowId: str,
     name: str,
-    caller: Caller,
+    caller: Viewer,
     request: Request,
 ) -> StreamingResponse:
     return await attachment_download(_engine(request), tenantId, "workflow", workflowId, name)

@@ -9,9 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Parameter and binding types of TCA designs.
-VALUE_TYPES = frozenset(
-    {"string", "number", "integer", "boolean", "object", "array", "password", "file"}
-)
+VALUE_TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "password", "file"})
 
 
 @dataclass(frozen=True)

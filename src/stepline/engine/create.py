@@ -103,6 +103,7 @@ async def create_execution(
     request: WorkflowExecutionCreateRequest,
     uploads: list[Upload],
     idempotency_key: str | None = None,
+    retention_days: int | None = None,
 ) -> tuple[str, bool]:
     """Validate and store a new execution; return its id and whether it is new.
 
@@ -127,7 +128,8 @@ async def create_execution(
     if problems:
         raise invalid(problems)
     now = now_ms()
-    row = _execution_row(engine, tenant_id, user, request, workflow_row, workflow, assignments, now)
+    retained_til = _retained_til(request, now, retention_days or engine.settings.retention_days)
+    row = _execution_row(tenant_id, user, request, workflow_row, workflow, assignments, now, retained_til)
     row["idempotency_key"] = idempotency_key
     try:
         await _insert(engine, row, uploads, now)
@@ -146,7 +148,6 @@ async def _find_existing(engine: Engine, tenant_id: str, key: str) -> str | None
 
 
 def _execution_row(
-    engine: Engine,
     tenant_id: str,
     user: str,
     request: WorkflowExecutionCreateRequest,
@@ -154,6 +155,7 @@ def _execution_row(
     workflow: WorkflowBody,
     assignments: dict[str, Any],
     now: int,
+    retained_til: int,
 ) -> dict[str, Any]:
     variables = {
         name: parameter.defaultValue
@@ -188,7 +190,7 @@ def _execution_row(
         "creation_user": user,
         "creation_time": now,
         "end_time": None,
-        "retained_til": _retained_til(request, now, engine.settings.retention_days),
+        "retained_til": retained_til,
         "version": 1,
         "next_run_at": now,
         "lease_owner": None,

@@ -24,6 +24,7 @@ from stepline.store import logs as log_store
 from stepline.store.attachments import list_attachments, mark_consumed
 from stepline.store.ids import now_ms
 from stepline.store.leases import RUNNABLE, lock_execution, renew_lease
+from stepline.store.tenants import get_tenant
 from stepline.wire.execution import StepState as State
 from stepline.wire.workflow import Step, WorkflowBody
 
@@ -32,6 +33,7 @@ from .deps import BlobFileReader, Engine
 from .inputs import StepInputs, prepare_inputs
 from .masking import Masker
 from .steplog import StepLog
+from .tenancy import tenant_config
 from .transitions import Decision, Outcome, abort_decision, check_execution, check_step
 
 logger = logging.getLogger("stepline.engine")
@@ -59,6 +61,7 @@ class ExecutionRunner:
         self.workflow = WorkflowBody.model_validate(row["snapshot"])
         self.masker = decisions.masker_for(self.workflow, row)
         self._attachments: dict[str, dict[str, Any]] | None = None
+        self._hosts: tuple[str, ...] | None = None
         self._ids = {"tenant_id": row["tenant_id"], "execution_id": row["id"], "lease": lease_token}
 
     async def run(self) -> None:
@@ -123,6 +126,7 @@ class ExecutionRunner:
             log=log,
             files=BlobFileReader(self.engine.blobs),
             limits=self.engine.step_limits,
+            allowed_hosts=await self._allowed_hosts(),
         )
         timeout = (
             parse_duration(step.timeout)
@@ -304,6 +308,15 @@ class ExecutionRunner:
 
     def _values(self) -> dict[str, Any]:
         return {**self.row["assignments"], **self.row["variables"]}
+
+    async def _allowed_hosts(self) -> tuple[str, ...]:
+        if self._hosts is None:
+            async with self.engine.db.read() as conn:
+                tenant = await get_tenant(conn, self.row["tenant_id"])
+            self._hosts = tenant_config(
+                self.engine.settings, tenant["settings"] if tenant else None
+            ).allowed_hosts
+        return self._hosts
 
     async def _load_attachments(self) -> dict[str, dict[str, Any]]:
         if self._attachments is None:

@@ -75,6 +75,8 @@ class StepContext:
     log: StepLogger
     files: FileReader
     limits: StepLimits
+    # Host patterns that outgoing connections may reach; see stepline.steps.egress.
+    allowed_hosts: tuple[str, ...] = ("*",)
 
 
 class StepRunner(Protocol):

@@ -47,9 +47,7 @@ class JsRunner:
     async def run(self, inputs: dict[str, Any], ctx: StepContext) -> dict[str, Any]:
         script = await _script_text(inputs.get("script"), ctx)
         script_inputs = {
-            name: await _input_value(name, value, ctx)
-            for name, value in inputs.items()
-            if name != "script"
+            name: await _input_value(name, value, ctx) for name, value in inputs.items() if name != "script"
         }
         request = _encode_request({
             "script": script,
@@ -97,9 +95,7 @@ async def _exchange_with_deadline(
     except SandboxExited as exc:
         raise _failure_for_exit(exc.returncode, time_seconds) from None
     except ValueError as exc:
-        raise StepFailure(
-            "SANDBOX_FAILED", f"the JavaScript sandbox sent a malformed reply: {exc}"
-        ) from None
+        raise StepFailure("SANDBOX_FAILED", f"the JavaScript sandbox sent a malformed reply: {exc}") from None
 
 
 def _failure_for_exit(returncode: int | None, time_seconds: float) -> StepFailure:
@@ -108,8 +104,7 @@ def _failure_for_exit(returncode: int | None, time_seconds: float) -> StepFailur
     if exit_description == "signal SIGXCPU":
         return StepFailure(
             "SCRIPT_TIMEOUT",
-            f"the script used more than {time_seconds:g} s of CPU time, "
-            "so its sandbox process was killed",
+            f"the script used more than {time_seconds:g} s of CPU time, so its sandbox process was killed",
         )
     return StepFailure(
         "SANDBOX_FAILED",

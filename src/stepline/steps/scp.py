@@ -60,8 +60,7 @@ class ScpRunner:
             except (asyncssh.SFTPError, asyncssh.ChannelOpenError) as exc:
                 raise StepFailure(
                     "SCP_FAILED",
-                    f"copying '{source.name}' to {target.address}:{destination} failed: "
-                    f"{exc.reason}",
+                    f"copying '{source.name}' to {target.address}:{destination} failed: {exc.reason}",
                 ) from exc
             except asyncssh.Error as exc:
                 raise StepFailure(

@@ -16,9 +16,7 @@ async def write_content(remote: asyncssh.SFTPClientFile, file: FileInput, ctx: S
     return written
 
 
-async def upload_file(
-    sftp: asyncssh.SFTPClient, file: FileInput, path: str, ctx: StepContext
-) -> int:
+async def upload_file(sftp: asyncssh.SFTPClient, file: FileInput, path: str, ctx: StepContext) -> int:
     """Create or overwrite `path` with the content of `file` and return the bytes written.
 
     Raises asyncssh.SFTPError when the server rejects an operation.

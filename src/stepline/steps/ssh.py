@@ -154,9 +154,7 @@ async def run_command(
     stdout = StreamCapture(ctx.log.info, "standard output")
     stderr = StreamCapture(ctx.log.warn, "standard error")
     terminal: dict[str, Any] = {"term_type": "dumb", "term_modes": PTY_MODES} if pty else {}
-    process = await connection.create_process(
-        command, encoding=None, stdin=asyncssh.DEVNULL, **terminal
-    )
+    process = await connection.create_process(command, encoding=None, stdin=asyncssh.DEVNULL, **terminal)
     try:
         await asyncio.gather(_pump(process.stdout, stdout), _pump(process.stderr, stderr))
         await process.wait_closed()
@@ -180,9 +178,7 @@ async def uploaded_script(
     try:
         sftp = await connection.start_sftp_client()
     except (asyncssh.SFTPError, asyncssh.ChannelOpenError) as exc:
-        raise StepFailure(
-            "SCP_FAILED", f"uploading script file '{file.name}' failed: {exc.reason}"
-        ) from exc
+        raise StepFailure("SCP_FAILED", f"uploading script file '{file.name}' failed: {exc.reason}") from exc
     created = False
     try:
         try:
@@ -232,8 +228,7 @@ class SshRunner:
             except asyncssh.Error as exc:
                 raise StepFailure(
                     "SSH_CONNECT_FAILED",
-                    f"the SSH connection to {target.address} failed while the command ran: "
-                    f"{exc.reason}",
+                    f"the SSH connection to {target.address} failed while the command ran: {exc.reason}",
                 ) from exc
 
         outputs = result.outputs()

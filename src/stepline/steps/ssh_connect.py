@@ -21,6 +21,7 @@ from typing import Any
 import asyncssh
 
 from .base import FileInput, StepContext, StepFailure
+from .egress import check_egress
 
 CONNECT_TIMEOUT_SECONDS = 30.0
 KEEPALIVE_INTERVAL_SECONDS = 30.0
@@ -188,9 +189,7 @@ class _HostKeyRecorder(asyncssh.SSHClient):
     def __init__(self, offered: list[asyncssh.SSHKey]) -> None:
         self._offered = offered
 
-    def validate_host_public_key(
-        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
-    ) -> bool:
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
         self._offered.append(key)
         return False
 
@@ -273,10 +272,9 @@ def connect_failure(exc: BaseException, target: SshTarget, offered: list[asyncss
 
 
 @contextlib.asynccontextmanager
-async def open_connection(
-    target: SshTarget, ctx: StepContext
-) -> AsyncIterator[asyncssh.SSHClientConnection]:
+async def open_connection(target: SshTarget, ctx: StepContext) -> AsyncIterator[asyncssh.SSHClientConnection]:
     """Connect and log in, and close the connection when the block ends."""
+    await check_egress(ctx, target.host, target.port)
     offered: list[asyncssh.SSHKey] = []
     try:
         connection = await asyncssh.connect(**_connect_options(target, offered))

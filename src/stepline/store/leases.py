@@ -8,18 +8,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stepline.wire.execution import ExecutionStatus
 
-from .tables import executions
+from .tables import executions, tenants
 
 RUNNABLE = (ExecutionStatus.QUEUED.value, ExecutionStatus.RUNNING.value)
 
 
+def _under_tenant_limit(now: int) -> ColumnElement[bool]:
+    """True while the execution's tenant runs fewer executions than its maximum."""
+    other = executions.alias("other")
+    running = (
+        select(func.count())
+        .select_from(other)
+        .where(
+            other.c.tenant_id == executions.c.tenant_id,
+            other.c.lease_owner.is_not(None),
+            other.c.lease_expires_at >= now,
+        )
+        .scalar_subquery()
+    )
+    limit = select(tenants.c.max_concurrent).where(tenants.c.id == executions.c.tenant_id).scalar_subquery()
+    return or_(limit.is_(None), running < limit)
+
+
 def _claimable(now: int) -> list[ColumnElement[bool]]:
     return [
+        _under_tenant_limit(now),
         executions.c.status.in_(RUNNABLE),
         executions.c.next_run_at <= now,
         or_(

@@ -53,6 +53,8 @@ tenants = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(256), nullable=False),
     Column("settings", Json, nullable=False),
+    # A copy of settings.maxConcurrentExecutions that the claim statement can read.
+    Column("max_concurrent", Integer),
     Column("created_at", BigInteger, nullable=False),
 )
 

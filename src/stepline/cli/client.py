@@ -1,0 +1,153 @@
+"""HTTP calls to a Stepline server, with answers and failures turned into exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+from urllib.parse import quote
+
+import httpx
+import typer
+
+from stepline import __version__
+
+from .connection import Connection, GlobalOptions, resolve
+from .errors import ExitCode, error_console, fail
+
+API_ROOT = "/tca/workflows/api/v1/orgs"
+# Answers of a proxy or of an overloaded server: the service is not reachable right now.
+UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
+CONNECT_SECONDS = 10.0
+# The abort operation answers only once the running step has stopped, up to about 12 s.
+READ_SECONDS = 120.0
+# The largest `limit` the server accepts on a list.
+MAX_PAGE_SIZE = 500
+
+
+def segment(value: str) -> str:
+    """Percent-encode one path segment, so that `/`, `..` or `?` in an id stay inside it."""
+    return quote(value, safe="")
+
+
+def server_messages(response: httpx.Response) -> list[str]:
+    """Return the `errors[].message` entries of an error answer, each with its code."""
+    try:
+        errors = response.json().get("errors")
+    except (ValueError, AttributeError):
+        errors = None
+    if not isinstance(errors, list) or not errors:
+        text = response.text.strip()[:300]
+        return [text or response.reason_phrase or "no error message in the answer"]
+    return [f"{item.get('message')} ({item.get('code')})" for item in errors if isinstance(item, dict)]
+
+
+def fail_for_answer(response: httpx.Response) -> NoReturn:
+    """Print the server's error messages and exit: 2 for a 4xx answer, 3 for 502/503/504, else 1."""
+    status = response.status_code
+    request = response.request
+    if status == 401:
+        fail(
+            f"the server rejected the API token (HTTP 401 from {request.url.host}): check --token or "
+            "STEPLINE_TOKEN, or run `stepline login`"
+        )
+    if status in UNAVAILABLE_STATUSES:
+        code = ExitCode.UNREACHABLE
+    elif status >= 500:
+        code = ExitCode.FAILED
+    else:
+        code = ExitCode.USAGE
+    messages = server_messages(response)
+    if len(messages) == 1:
+        fail(f"{messages[0]} [HTTP {status}]", code)
+    error_console.print(f"[bold red]error:[/] the server rejected the request [HTTP {status}]:", markup=True)
+    for message in messages:
+        error_console.print(f"  - {message}", markup=False)
+    raise typer.Exit(int(code))
+
+
+@contextmanager
+def transport_errors(server: str) -> Iterator[None]:
+    """Turn httpx failures to reach the server into exit code 3 (2 for an unusable URL)."""
+    try:
+        yield
+    except httpx.UnsupportedProtocol as exc:
+        fail(f"invalid server URL {server!r}: {exc}")
+    except httpx.TimeoutException as exc:
+        fail(f"no answer from {server} in time ({type(exc).__name__}); check that it runs", ExitCode.UNREACHABLE)
+    except httpx.TransportError as exc:
+        fail(f"server {server} unreachable: {exc or type(exc).__name__}", ExitCode.UNREACHABLE)
+
+
+class Api:
+    """A client of one server and tenant; use it as a context manager."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.http = httpx.Client(
+            base_url=connection.server,
+            headers={
+                "Authorization": f"Bearer {connection.token}",
+                "User-Agent": f"stepline-cli/{__version__}",
+            },
+            timeout=httpx.Timeout(CONNECT_SECONDS, read=READ_SECONDS),
+        )
+
+    @classmethod
+    def from_options(cls, options: GlobalOptions) -> Api:
+        return cls(resolve(options))
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.http.close()
+
+    def tenant_url(self, *parts: str) -> str:
+        """Return the path of a tenant resource, e.g. tenant_url("workflow", id)."""
+        return "/".join([API_ROOT, segment(self.connection.tenant), *(segment(part) for part in parts)])
+
+    def admin_url(self, *parts: str) -> str:
+        """Return a path under the tenant list, e.g. admin_url(tenant_id, "settings")."""
+        return "/".join([API_ROOT, *(segment(part) for part in parts)])
+
+    def call(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Send a request and return its decoded JSON answer (None for an empty one).
+
+        Any error answer or transport failure ends the command with its exit code.
+        """
+        with transport_errors(self.connection.server):
+            response = self.http.request(method, url, **kwargs)
+        if response.status_code >= 400:
+            fail_for_answer(response)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            fail(f"the server sent an answer that is not JSON for {method} {url}", ExitCode.FAILED)
+
+    @contextmanager
+    def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """Send a request and yield the response before its body is read.
+
+        An error answer ends the command like `call`. A connection lost while the body
+        arrives ends it with exit code 3.
+        """
+        with transport_errors(self.connection.server):
+            with self.http.stream(method, url, **kwargs) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    fail_for_answer(response)
+                yield response
+
+    def list_all(self, url: str, params: dict[str, Any]) -> list[Any]:
+        """Return the items of every page of a list, following `nextCursor`."""
+        items: list[Any] = []
+        query = {**params, "limit": MAX_PAGE_SIZE}
+        while True:
+            page: dict[str, Any] = self.call("GET", url, params=query)
+            items.extend(page.get("items", []))
+            if not page.get("nextCursor"):
+                return items
+            query["cursor"] = page["nextCursor"]
