@@ -6,6 +6,7 @@ from typing import Any
 
 from stepline.design.assignments import secret_names
 from stepline.engine.masking import MASK
+from stepline.engine.sealing import mask_sealed
 from stepline.store import attachments as attachment_store
 from stepline.store import executions as store
 from stepline.store import logs as log_store
@@ -18,7 +19,7 @@ BASE_PATH = "/tca/workflows/api/v1/orgs"
 
 
 def workflow_response(row: dict[str, Any]) -> Workflow:
-    design = row["design"]
+    design = mask_sealed(row["design"])
     return Workflow(
         **design,
         id=row["id"],
@@ -40,7 +41,7 @@ def _log(entry: dict[str, Any]) -> LogEntry:
 def _step(row: dict[str, Any], logs: list[LogEntry], truncated: bool) -> StepExecution:
     return StepExecution(
         id=str(row["seq"]),
-        stepSnapshot=row["snapshot"],
+        stepSnapshot=mask_sealed(row["snapshot"]),
         state=row["state"],
         startTime=format_time(row["start_time"]),
         endTime=format_time(row["end_time"]),
@@ -62,7 +63,7 @@ def execution_response(
     truncated: set[int | None],
     attachments: list[dict[str, Any]],
 ) -> WorkflowExecution:
-    secrets = secret_names(WorkflowBody.model_validate(row["snapshot"]))
+    secrets = secret_names(WorkflowBody.model_validate(mask_sealed(row["snapshot"])))
     by_step: dict[int | None, list[LogEntry]] = {}
     for entry in logs:
         by_step.setdefault(entry["step_seq"], []).append(_log(entry))
@@ -86,10 +87,10 @@ def execution_response(
         endTime=format_time(row["end_time"]),
         creationUser=row["creation_user"],
         currentStepId=row["current_step_id"],
-        assignments=_mask_names(row["assignments"], secrets),
+        assignments=mask_sealed(_mask_names(row["assignments"], secrets)),
         attachments={a["name"]: {"id": a["id"], "reference": False} for a in attachments},
-        variables=_mask_names(row["variables"], secrets),
-        outputs=row["outputs"],
+        variables=mask_sealed(_mask_names(row["variables"], secrets)),
+        outputs=mask_sealed(row["outputs"]),
         stepExecutions=[_step(s, by_step.get(s["seq"], []), s["seq"] in truncated) for s in steps],
         logs=by_step.get(None, []),
         links={"self": {"href": f"{BASE_PATH}/{row['tenant_id']}/workflowExecution/{row['id']}"}},

@@ -12,6 +12,7 @@ from stepline.design.parse import DesignError, parse_design
 from stepline.engine.create import invalid
 from stepline.engine.deps import Engine
 from stepline.engine.errors import Conflict, InvalidRequest, NotFound
+from stepline.engine.sealing import Sealer, seal_design
 from stepline.store import attachments as attachment_store
 from stepline.store import workflows as store
 from stepline.store.ids import new_id, now_ms
@@ -45,12 +46,12 @@ def _parse(data: Any) -> WorkflowBody:
 
 
 def _row(
-    tenant_id: str, caller: Principal, design: WorkflowBody, workflow_id: str, now: int
+    sealer: Sealer, tenant_id: str, caller: Principal, design: WorkflowBody, workflow_id: str, now: int
 ) -> dict[str, Any]:
     owner = (
         design.owner.model_dump(exclude_none=True) if design.owner else {"type": "USER", "id": caller.name}
     )
-    document = design.model_dump(mode="json", exclude_none=True)
+    document = seal_design(design.model_dump(mode="json", exclude_none=True), sealer)
     document["owner"] = owner
     return {
         "tenant_id": tenant_id,
@@ -80,7 +81,7 @@ async def create_workflow(
     tenantId: str, caller: Designer, request: Request, body: dict[str, Any]
 ) -> Workflow:
     design = _parse(body)
-    row = _row(tenantId, caller, design, new_id("wf"), now_ms())
+    row = _row(_engine(request).sealer, tenantId, caller, design, new_id("wf"), now_ms())
     async with _engine(request).db.write() as conn:
         await store.insert_workflow(conn, row)
     return workflow_response(row)
@@ -125,7 +126,7 @@ async def create_workflow_multipart(tenantId: str, caller: Designer, request: Re
             )
         design = _parse(_load_json(result.json_parts["workflow"], "workflow"))
         now = now_ms()
-        row = _row(tenantId, caller, design, new_id("wf"), now)
+        row = _row(_engine(request).sealer, tenantId, caller, design, new_id("wf"), now)
         files = [
             {
                 "id": new_id("att"),
@@ -217,7 +218,7 @@ async def replace_workflow(
             raise Conflict(
                 "WORKFLOW_READ_ONLY", f"workflow '{workflowId}' is read-only and cannot be replaced"
             )
-        row = _row(tenantId, caller, design, workflowId, now_ms())
+        row = _row(_engine(request).sealer, tenantId, caller, design, workflowId, now_ms())
         row["design"]["attachments"] = {
             **existing["design"].get("attachments", {}),
             **row["design"].get("attachments", {}),

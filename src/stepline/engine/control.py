@@ -29,6 +29,7 @@ from stepline.wire.workflow import WorkflowBody
 from .create import invalid
 from .deps import Engine
 from .errors import Conflict, InvalidRequest, NotFound
+from .sealing import Sealer, seal_design
 from .transitions import Decision, abort_decision, check_execution, check_step, enter_step, new_step_row
 from .values import check_value_changes
 
@@ -162,7 +163,7 @@ async def resume(engine: Engine, tenant_id: str, execution_id: str, values: dict
     async def change(_conn: AsyncConnection, locked: Locked) -> Decision:
         step = _paused(locked, "resume")
         row, now = locked.row, now_ms()
-        updates = check_value_changes(row, values)
+        updates = check_value_changes(engine.sealer, row, values)
         if step["state"] == State.WAITING_BEFORE_EXECUTION.value:
             execution = {"status": Status.RUNNING.value, "next_run_at": now, **updates}
             return Decision(
@@ -201,7 +202,7 @@ async def resume(engine: Engine, tenant_id: str, execution_id: str, values: dict
 # --- retry and restart -----------------------------------------------------------
 
 
-def _replace_steps(row: dict[str, Any], steps: dict[str, Any] | None) -> dict[str, Any]:
+def _replace_steps(sealer: Sealer, row: dict[str, Any], steps: dict[str, Any] | None) -> dict[str, Any]:
     """Return the snapshot with `steps` replaced, validated as a whole design."""
     if not steps:
         return dict(row["snapshot"])
@@ -209,11 +210,11 @@ def _replace_steps(row: dict[str, Any], steps: dict[str, Any] | None) -> dict[st
     if unknown:
         raise InvalidRequest("VALIDATION_FAILED", f"/steps: {', '.join(unknown)} not steps of this execution")
     snapshot = {**row["snapshot"], "steps": {**row["snapshot"]["steps"], **steps}}
-    workflow = WorkflowBody.model_validate(snapshot)
+    workflow = WorkflowBody.model_validate(sealer.open(snapshot))
     problems = validate_design(workflow)
     if problems:
         raise invalid(problems)
-    return workflow.model_dump(mode="json", exclude_none=True)
+    return seal_design(workflow.model_dump(mode="json", exclude_none=True), sealer)
 
 
 def _restart(
@@ -265,8 +266,8 @@ async def retry(engine: Engine, tenant_id: str, execution_id: str, body: dict[st
                 "NO_FAILED_STEP",
                 f"execution '{execution_id}' has no failed or aborted step to retry; use resume",
             )
-        snapshot = _replace_steps(row, body.get("steps"))
-        updates = check_value_changes(row, body)
+        snapshot = _replace_steps(engine.sealer, row, body.get("steps"))
+        updates = check_value_changes(engine.sealer, row, body)
         return _restart(
             row,
             step,
@@ -332,9 +333,9 @@ async def patch(engine: Engine, tenant_id: str, execution_id: str, body: dict[st
     async def change(conn: AsyncConnection, locked: Locked) -> Decision:
         row, step, now = locked.row, locked.step, now_ms()
         _check_patch_allowed(row, body)
-        values = {**_flag_changes(row, body, now), **check_value_changes(row, body)}
+        values = {**_flag_changes(row, body, now), **check_value_changes(engine.sealer, row, body)}
         if "steps" in body:
-            values["snapshot"] = _replace_steps(row, body["steps"])
+            values["snapshot"] = _replace_steps(engine.sealer, row, body["steps"])
         snapshot = values.get("snapshot", row["snapshot"])
         if "startStepId" in body:
             start = body["startStepId"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from stepline.design.assignments import check_assignments
+from stepline.design.assignments import check_assignments, secret_names
 from stepline.design.problems import Problem
 from stepline.design.validate import validate_design
 from stepline.store import attachments as attachment_store
@@ -23,6 +23,7 @@ from stepline.wire.workflow import WorkflowBody
 
 from .deps import Engine
 from .errors import ErrorItem, InvalidRequest, NotFound
+from .sealing import seal_design, seal_names
 from .transitions import new_step_row
 
 logger = logging.getLogger("stepline.api")
@@ -59,7 +60,7 @@ async def load_design(
             f"workflow '{workflow_id}' not found in tenant '{tenant_id}'; list workflows with "
             "GET .../workflow to find its id",
         )
-    workflow = WorkflowBody.model_validate(row["design"])
+    workflow = WorkflowBody.model_validate(engine.sealer.open(row["design"]))
     problems = validate_design(workflow)
     if problems:
         raise invalid(problems, prefix=f"workflow '{workflow_id}' ")
@@ -127,9 +128,12 @@ async def create_execution(
     )
     if problems:
         raise invalid(problems)
+    assignments = seal_names(engine.sealer, assignments, secret_names(workflow))
     now = now_ms()
     retained_til = _retained_til(request, now, retention_days or engine.settings.retention_days)
-    row = _execution_row(tenant_id, user, request, workflow_row, workflow, assignments, now, retained_til)
+    row = _execution_row(
+        engine, tenant_id, user, request, workflow_row, workflow, assignments, now, retained_til
+    )
     row["idempotency_key"] = idempotency_key
     try:
         await _insert(engine, row, uploads, now)
@@ -148,6 +152,7 @@ async def _find_existing(engine: Engine, tenant_id: str, key: str) -> str | None
 
 
 def _execution_row(
+    engine: Engine,
     tenant_id: str,
     user: str,
     request: WorkflowExecutionCreateRequest,
@@ -157,8 +162,9 @@ def _execution_row(
     now: int,
     retained_til: int,
 ) -> dict[str, Any]:
+    sealer = engine.sealer
     variables = {
-        name: parameter.defaultValue
+        name: sealer.seal(parameter.defaultValue) if parameter.type == "password" else parameter.defaultValue
         for name, parameter in workflow.variables.items()
         if parameter.defaultValue is not None
     }
@@ -173,7 +179,7 @@ def _execution_row(
             "creationUser": workflow_row["creation_user"],
             "creationTenantId": workflow_row["tenant_id"],
         },
-        "snapshot": workflow.model_dump(mode="json", exclude_none=True),
+        "snapshot": seal_design(workflow.model_dump(mode="json", exclude_none=True), sealer),
         "status": ExecutionStatus.QUEUED.value,
         "context_type": request.contextType,
         "context": request.context,

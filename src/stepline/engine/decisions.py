@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from stepline.config import Settings
 from stepline.design.assignments import secret_names
 from stepline.design.bindings import BindingError, apply_out_bindings
 from stepline.design.conditions import ConditionError, next_step_id
@@ -14,7 +13,9 @@ from stepline.wire.execution import StepResult
 from stepline.wire.execution import StepState as State
 from stepline.wire.workflow import Step, WorkflowBody
 
+from .deps import Engine
 from .masking import Masker
+from .sealing import seal_names
 from .steplog import StepLog
 from .transitions import Decision, Outcome, backoff_seconds, complete, enter_step, release
 
@@ -51,14 +52,15 @@ def after_step(
     outcome: Outcome,
     masker: Masker,
     now: int,
-    settings: Settings,
+    engine: Engine,
     log: StepLog,
 ) -> Decision:
     """Decide the writes after a step ended with `outcome`."""
-    step = Step.model_validate({k: v for k, v in step_row["snapshot"].items() if k != "id"})
+    frozen = engine.sealer.open(step_row["snapshot"])
+    step = Step.model_validate({k: v for k, v in frozen.items() if k != "id"})
     if outcome.success:
         try:
-            return _after_success(row, step_row, step, workflow, outcome, masker, now, settings)
+            return _after_success(row, step_row, step, workflow, outcome, masker, now, engine)
         except BindingError as exc:
             outcome = Outcome(False, outcome.outputs, "BINDING_FAILED", str(exc), retryable=False)
         except ConditionError as exc:
@@ -74,12 +76,16 @@ def _after_success(
     outcome: Outcome,
     masker: Masker,
     now: int,
-    settings: Settings,
+    engine: Engine,
 ) -> Decision:
     variable_updates, output_updates = apply_out_bindings(step, outcome.outputs, workflow)
-    variables = {**row["variables"], **variable_updates}
-    outputs = {**row["outputs"], **output_updates}
-    next_id = next_step_id(step, {**row["assignments"], **variables})
+    secrets = secret_names(workflow)
+    sealer = engine.sealer
+    next_id = next_step_id(step, sealer.open({**row["assignments"], **row["variables"], **variable_updates}))
+    # Values copied out of a step are masked where they echo a secret, and sealed when
+    # the variable or output itself is a password.
+    variables = {**row["variables"], **seal_names(sealer, masker.value(variable_updates), secrets)}
+    outputs = {**row["outputs"], **seal_names(sealer, masker.value(output_updates), secrets)}
     step_values = {
         "state": State.FINISHED.value,
         "result": StepResult.SUCCESS.value,
@@ -90,7 +96,7 @@ def _after_success(
     if next_id is None:
         decision = complete(row, final_outputs(workflow, outputs), now)
     else:
-        decision = enter_step(row, next_id, now, settings.step_limit)
+        decision = enter_step(row, next_id, now, engine.settings.step_limit)
         decision.execution["outputs"] = outputs
     decision.step = step_values
     decision.execution["variables"] = variables

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from stepline.config import Settings
 from stepline.steps.base import FileInput, StepFailure, StepLimits
 from stepline.store.blobs import BlobStore
 from stepline.store.db import Database
+
+from .sealing import Sealer, load_sealer
 
 
 @dataclass
@@ -18,6 +20,11 @@ class Engine:
     db: Database
     blobs: BlobStore
     settings: Settings
+    sealer: Sealer = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.sealer is None:
+            self.sealer = load_sealer(self.settings.secret_keys, self.settings.data_dir)
 
     @property
     def step_limits(self) -> StepLimits:

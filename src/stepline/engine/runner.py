@@ -58,8 +58,8 @@ class ExecutionRunner:
         # The token of this runner's claim; every write checks it is still the lease owner.
         self.worker_id = lease_token
         self.row = row
-        self.workflow = WorkflowBody.model_validate(row["snapshot"])
-        self.masker = decisions.masker_for(self.workflow, row)
+        self.workflow = WorkflowBody.model_validate(engine.sealer.open(row["snapshot"]))
+        self.masker = decisions.masker_for(self.workflow, engine.sealer.open(row))
         self._attachments: dict[str, dict[str, Any]] | None = None
         self._hosts: tuple[str, ...] | None = None
         self._ids = {"tenant_id": row["tenant_id"], "execution_id": row["id"], "lease": lease_token}
@@ -97,7 +97,8 @@ class ExecutionRunner:
         return await self._run_step(step_row)
 
     async def _run_step(self, step_row: dict[str, Any]) -> bool:
-        step = Step.model_validate({k: v for k, v in step_row["snapshot"].items() if k != "id"})
+        frozen = self.engine.sealer.open(step_row["snapshot"])
+        step = Step.model_validate({k: v for k, v in frozen.items() if k != "id"})
         log = self._new_log(step_row["seq"])
         attachments = await self._load_attachments()
         try:
@@ -192,7 +193,7 @@ class ExecutionRunner:
     async def _finish(self, step_row: dict[str, Any], outcome: Outcome, log: StepLog) -> bool:
         def decide(row: dict[str, Any]) -> Decision:
             return decisions.after_step(
-                row, step_row, self.workflow, outcome, self.masker, now_ms(), self.engine.settings, log
+                row, step_row, self.workflow, outcome, self.masker, now_ms(), self.engine, log
             )
 
         decision = await self._commit(step_row, decide, log, final_log=True)
@@ -307,7 +308,8 @@ class ExecutionRunner:
         ]
 
     def _values(self) -> dict[str, Any]:
-        return {**self.row["assignments"], **self.row["variables"]}
+        opened: dict[str, Any] = self.engine.sealer.open({**self.row["assignments"], **self.row["variables"]})
+        return opened
 
     async def _allowed_hosts(self) -> tuple[str, ...]:
         if self._hosts is None:

@@ -8,6 +8,7 @@ from stepline.design.value_types import matches_type
 from stepline.wire.workflow import Parameter
 
 from .errors import ErrorItem, InvalidRequest
+from .sealing import Sealer, seal_names
 
 
 def _check(kind: str, given: Any, declared: dict[str, Any]) -> list[ErrorItem]:
@@ -31,8 +32,11 @@ def _check(kind: str, given: Any, declared: dict[str, Any]) -> list[ErrorItem]:
     return problems
 
 
-def check_value_changes(row: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """Return the merged `assignments` and `variables` of `body`, checked against the design."""
+def check_value_changes(sealer: Sealer, row: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Return the merged `assignments` and `variables` of `body`, checked against the design.
+
+    New values of password inputs and variables are sealed.
+    """
     snapshot = row["snapshot"]
     problems: list[ErrorItem] = []
     updates: dict[str, Any] = {}
@@ -43,7 +47,8 @@ def check_value_changes(row: dict[str, Any], body: dict[str, Any]) -> dict[str, 
         if body.get(kind) is None:
             continue
         problems += _check(kind, body[kind], declared)
-        updates[column] = {**row[column], **body[kind]}
+        secrets = {name for name, parameter in declared.items() if parameter.get("type") == "password"}
+        updates[column] = {**row[column], **seal_names(sealer, body[kind], secrets)}
     if problems:
         raise InvalidRequest.many(problems)
     return updates
