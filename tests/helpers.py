@@ -61,12 +61,16 @@ async def start(
 
 
 async def wait_for(
-    client: httpx.AsyncClient, execution_id: str, statuses: set[str] = ENDED, timeout: float = 30.0
+    client: httpx.AsyncClient,
+    execution_id: str,
+    statuses: set[str] = ENDED,
+    timeout: float = 30.0,
+    base: str = BASE,
 ) -> dict[str, Any]:
     """Poll the execution until its status is in `statuses`; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        response = await client.get(f"{BASE}/workflowExecution/{execution_id}")
+        response = await client.get(f"{base}/workflowExecution/{execution_id}")
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         if body["status"] in statuses:

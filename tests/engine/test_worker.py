@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ from stepline.engine.deps import Engine
 from stepline.engine.worker import Worker
 from stepline.store.ids import now_ms
 from stepline.store.tables import executions, step_executions
-from tests.helpers import BASE, create_workflow, js_step, noop_chain, start, wait_for
+from tests.helpers import BASE, busy_js, create_workflow, js_step, noop_chain, start, wait_for
 
 
 async def step_rows(engine: Engine, execution_id: str) -> list[dict[str, Any]]:
@@ -222,3 +223,20 @@ async def test_two_workers_run_each_step_once(engine: Engine, client: httpx.Asyn
         rows = await step_rows(engine, execution_id)
         assert [row["step_id"] for row in rows] == [f"s{i}" for i in range(5)]
         assert {row["attempt"] for row in rows} == {1}
+
+
+async def test_tenant_concurrency_limit(client: httpx.AsyncClient, engine: Engine) -> None:
+    await client.patch("/tca/workflows/api/v1/orgs/default/settings", json={"maxConcurrentExecutions": 1})
+    design = noop_chain(1)
+    design["steps"]["s0"] = busy_js(300)
+    workflow_id = await create_workflow(client, design)
+    ids = [(await start(client, workflow_id)).json()["id"] for _ in range(3)]
+
+    finals = [await wait_for(client, execution_id) for execution_id in ids]
+
+    spans = sorted(
+        (final["stepExecutions"][0]["startTime"], final["stepExecutions"][0]["endTime"]) for final in finals
+    )
+    assert {final["status"] for final in finals} == {"COMPLETED"}
+    for (_, previous_end), (next_start, _) in itertools.pairwise(spans):
+        assert next_start >= previous_end

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,10 @@ import asyncssh
 
 from .base import FileInput, StepContext, StepFailure
 from .egress import check_egress
+
+# asyncssh logs each command it runs at INFO, and a command can contain a secret that a
+# template put there, so only its warnings and errors reach the server log.
+logging.getLogger("asyncssh").setLevel(logging.WARNING)
 
 CONNECT_TIMEOUT_SECONDS = 30.0
 KEEPALIVE_INTERVAL_SECONDS = 30.0
