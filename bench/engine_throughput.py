@@ -40,6 +40,7 @@ from harness import (
     Server,
     check_loopback,
     create_workflow,
+    exit_on_sigterm,
     machine_facts,
     noop_chain,
     parse_api_time,
@@ -132,52 +133,59 @@ def _cpu_seconds(process: psutil.Process) -> float:
     return times.user + times.system
 
 
-def _postgres_processes() -> list[psutil.Process]:
-    """Return the running PostgreSQL server processes (the server and its backends)."""
-    found = []
-    for process in psutil.process_iter(["name"]):
-        if process.info["name"] == "postgres":
-            found.append(process)
+def _backend_cpu(database: str | None) -> dict[tuple[int, float], float]:
+    """Return the CPU seconds of each PostgreSQL backend serving `database`, by (pid, start time).
+
+    A backend's process title names its database ("postgres: user db 127.0.0.1(port) idle"),
+    so backends of other databases on the same server are left out.
+    """
+    if database is None:
+        return {}
+    found = {}
+    for process in psutil.process_iter(["name", "cmdline", "create_time"]):
+        title = " ".join(process.info["cmdline"] or [])
+        if process.info["name"] == "postgres" and f" {database} " in title:
+            found[(process.pid, process.info["create_time"])] = _cpu_seconds(process)
     return found
 
 
 @dataclass
 class CpuMark:
-    """CPU seconds used so far by stepline, PostgreSQL, this script and the whole machine.
+    """CPU seconds used so far by stepline, its PostgreSQL backends, this script and the machine.
 
-    PostgreSQL's share misses backends that exited between two marks, so it is a lower bound.
+    The backends' share misses backends that exited between two marks, so it is a lower bound.
     """
 
     wall: float
     stepline: float
-    postgres: float
+    backends: dict[tuple[int, float], float]
     client: float
     machine_busy: float
 
     @classmethod
-    def take(cls, processes: list[ManagedProcess]) -> CpuMark:
+    def take(cls, processes: list[ManagedProcess], database: str | None) -> CpuMark:
         stepline = sum(_cpu_seconds(member) for managed in processes for member in managed.tree())
-        postgres = sum(_cpu_seconds(process) for process in _postgres_processes())
         machine = psutil.cpu_times()
         busy = machine.user + machine.system + machine.nice + machine.irq + machine.softirq
-        return cls(time.monotonic(), stepline, postgres, _cpu_seconds(psutil.Process()), busy)
+        return cls(time.monotonic(), stepline, _backend_cpu(database), _cpu_seconds(psutil.Process()), busy)
 
     def describe_since(self, start: CpuMark) -> str:
         wall = self.wall - start.wall
         cores = psutil.cpu_count() or 1
+        backends = sum(seconds - start.backends.get(key, 0.0) for key, seconds in self.backends.items())
         shares = {
             "stepline": self.stepline - start.stepline,
-            "postgres": self.postgres - start.postgres,
+            "its PostgreSQL backends": backends,
             "this script": self.client - start.client,
         }
         machine = self.machine_busy - start.machine_busy
-        shares["other"] = max(0.0, machine - sum(shares.values()))
+        shares["everything else"] = max(0.0, machine - sum(shares.values()))
         parts = ", ".join(
             f"{name} {seconds:.1f} s ({100 * seconds / wall:.0f}%)" for name, seconds in shares.items()
         )
         return (
-            f"CPU over {wall:.1f} s, % of one core: {parts}; "
-            f"the machine was {100 * machine / (wall * cores):.0f}% busy over {cores} cores"
+            f"CPU over {wall:.1f} s, in % of one core: {parts}. "
+            f"The machine was {100 * machine / (wall * cores):.0f}% busy over {cores} cores."
         )
 
 
@@ -249,10 +257,6 @@ def check_completed(execution: dict[str, Any], steps: int) -> None:
 
 def run_chain(client: httpx.Client, server: Server, steps: int, timeout: float) -> dict[str, Any]:
     """Case (a): one execution of `steps` sequential NOOP steps."""
-    # NOTE: an execution that runs longer than the lease (STEPLINE_LEASE_SECONDS, default
-    # 30 s) without pausing currently fails with WORKER_LOST, because the runner renews its
-    # lease only while a step runs. On a 2-core machine 1,000 steps took 15 s and passed,
-    # and a chain of 2,500 steps failed at step 717.
     workflow_id = create_workflow(client, server, noop_chain(steps, f"bench chain of {steps}"))
     response = client.put(
         server.api("/workflowExecution"), json=create_request(workflow_id), headers=server.headers
@@ -362,9 +366,11 @@ def run_database(kind: str, args: argparse.Namespace, work_dir: Path) -> dict[st
     profile_path = args.profile / f"serve-{kind}.prof" if args.profile else None
     with ExitStack() as stack:
         settings: dict[str, str] = {}
+        database = None
         if kind == "postgresql":
             database_url = stack.enter_context(temporary_postgres_database(args.pg_url))
             settings["database_url"] = database_url
+            database = database_url.rsplit("/", 1)[1]
             results["version"] = postgres_version(database_url)
         else:
             results["version"] = sqlite_version()
@@ -379,7 +385,7 @@ def run_database(kind: str, args: argparse.Namespace, work_dir: Path) -> dict[st
 
         print(f"\n== {results['version']}, in-process worker + {extra_workers} extra worker process(es)")
         try:
-            run_cases(server, processes, args, results)
+            run_cases(server, processes, database, args, results)
         except BenchError as exc:
             raise BenchError(f"{exc}\nlast lines of the server log:\n{server.process.log_tail()}") from exc
     if profile_path:
@@ -388,7 +394,11 @@ def run_database(kind: str, args: argparse.Namespace, work_dir: Path) -> dict[st
 
 
 def run_cases(
-    server: Server, processes: list[ManagedProcess], args: argparse.Namespace, results: dict[str, Any]
+    server: Server,
+    processes: list[ManagedProcess],
+    database: str | None,
+    args: argparse.Namespace,
+    results: dict[str, Any],
 ) -> None:
     """Run the selected cases against one server, print them and add them to `results`."""
     timeout = httpx.Timeout(args.timeout, connect=10.0)
@@ -397,9 +407,9 @@ def run_cases(
         run_chain(client, server, 10, args.timeout)
 
         if args.case in ("a", "both"):
-            before = CpuMark.take(processes)
+            before = CpuMark.take(processes, database)
             chain = run_chain(client, server, args.steps, args.timeout)
-            cpu = CpuMark.take(processes).describe_since(before)
+            cpu = CpuMark.take(processes, database).describe_since(before)
             results["chain"] = chain
             print(f"(a) one execution of {args.steps} NOOP steps:")
             print(
@@ -416,9 +426,9 @@ def run_cases(
             print(f"    {cpu}")
 
         if args.case in ("b", "both"):
-            before = CpuMark.take(processes)
+            before = CpuMark.take(processes, database)
             many = run_many(client, server, args.executions, args.chain, args.timeout)
-            cpu = CpuMark.take(processes).describe_since(before)
+            cpu = CpuMark.take(processes, database).describe_since(before)
             results["many"] = many
             total = args.executions * args.chain
             print(f"(b) {args.executions} executions of {args.chain} NOOP steps, created at once:")
@@ -449,6 +459,7 @@ def print_summary(results: list[dict[str, Any]], args: argparse.Namespace) -> No
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    exit_on_sigterm()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)

@@ -197,6 +197,18 @@ def parse_api_time(text: str) -> float:
 # --- processes -------------------------------------------------------------------
 
 
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so `finally` blocks stop the servers and delete temp dirs.
+
+    The servers run in their own sessions and do not get the signal themselves.
+    """
+
+    def handle(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handle)
+
+
 def check_loopback(url: str) -> None:
     """Raise BenchError unless `url` names a loopback host: benchmarks never leave this machine."""
     host = urlsplit(url).hostname or ""

@@ -25,6 +25,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,11 +40,13 @@ from harness import (
     RssSampler,
     Server,
     create_workflow,
+    exit_on_sigterm,
     filesystem_of,
     machine_facts,
     parse_size,
     peak_rss_of,
     print_facts,
+    spread,
     sqlite_version,
 )
 
@@ -51,6 +54,7 @@ BLOCK_BYTES = MIB
 WARMUP_BYTES = MIB
 FILE_NAME = "payload.bin"
 ENDED = {"COMPLETED", "FAILED", "ABORTED"}
+PROBE_SECONDS = 0.1
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -190,6 +194,44 @@ def download(client: httpx.Client, server: Server, execution_id: str) -> tuple[i
     return count, digest.hexdigest(), time.monotonic() - started
 
 
+class HealthProbe:
+    """Latency probe: times `GET /healthz` every `interval` seconds in a thread.
+
+    The server's event loop serves this request, so a slow answer during the upload means
+    the upload kept the loop busy.
+    """
+
+    def __init__(self, server: Server, interval: float) -> None:
+        self._url = f"{server.base_url}/healthz"
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="health-probe", daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self.errors = 0
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=60) as client:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                try:
+                    client.get(self._url).raise_for_status()
+                    self.samples.append((started, time.monotonic() - started))
+                except httpx.HTTPError:
+                    self.errors += 1
+                self._stop.wait(self._interval)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=70)
+
+    def latencies_between(self, start: float, end: float) -> list[float]:
+        """Return the latencies in ms of the probes sent between two `time.monotonic()` readings."""
+        return [1000 * latency for sent, latency in list(self.samples) if start <= sent <= end]
+
+
 def mib(value: float) -> str:
     return f"{value / MIB:.1f} MiB"
 
@@ -228,6 +270,8 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
 
             sampler = RssSampler(server.process, interval=args.interval)
             sampler.start()
+            probe = HealthProbe(server, PROBE_SECONDS)
+            probe.start()
             try:
                 baseline_start = time.monotonic()
                 time.sleep(args.baseline_seconds)
@@ -242,6 +286,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
                 download_end = time.monotonic()
             finally:
                 sampler.stop()
+                probe.stop()
     finally:
         server.stop()
 
@@ -275,6 +320,11 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
     print(f"  upload time       {upload_seconds:.2f} s")
     rate = f"{size / 1e6 / upload_seconds:.1f} MB/s ({size / MIB / upload_seconds:.1f} MiB/s)"
     print(f"  upload rate       {rate}")
+    probes = probe.latencies_between(upload_start, upload_end)
+    print(
+        f"  /healthz latency  {spread(probes)} ms during the upload ({len(probes)} probes, "
+        f"{probe.errors} failed)"
+    )
     print(f"  execution status  {status}")
     print(
         f"  download          {downloaded} bytes in {download_seconds:.2f} s "
@@ -304,6 +354,7 @@ def run(args: argparse.Namespace, work_dir: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    exit_on_sigterm()
     work_dir = Path(tempfile.mkdtemp(prefix="stepline-bench-upload-", dir=args.tmp_dir))
     try:
         failures = run(args, work_dir)

@@ -23,7 +23,7 @@ from stepline.store import executions as store
 from stepline.store import logs as log_store
 from stepline.store.attachments import list_attachments, mark_consumed
 from stepline.store.ids import now_ms
-from stepline.store.leases import RUNNABLE, lock_execution, renew_lease
+from stepline.store.leases import RUNNABLE, lease_state, lock_execution, renew_lease
 from stepline.store.tenants import get_tenant
 from stepline.wire.execution import StepState as State
 from stepline.wire.workflow import Step, WorkflowBody
@@ -244,9 +244,12 @@ class ExecutionRunner:
         return decision
 
     async def _lock_own_row(self, conn: AsyncConnection) -> dict[str, Any]:
-        row = await lock_execution(conn, self.row["tenant_id"], self.row["id"])
+        row = await lock_execution(conn, self.row["tenant_id"], self.row["id"], with_snapshot=False)
         if row is None or row["lease_owner"] != self.worker_id or row["status"] not in RUNNABLE:
             raise LeaseLost()
+        # The snapshot cannot change while this worker holds the lease: PATCH changes steps
+        # only of paused or failed executions, which no worker holds.
+        row["snapshot"] = self.row["snapshot"]
         return row
 
     async def _renew(self) -> None:
@@ -261,10 +264,10 @@ class ExecutionRunner:
         entries = log.take()
         async with self.engine.db.write() if entries else self.engine.db.read() as conn:
             await log_store.insert_logs(conn, entries)
-            row = await store.get_execution(conn, self.row["tenant_id"], self.row["id"])
-        if row is None or row["lease_owner"] != self.worker_id:
+            state = await lease_state(conn, self.row["tenant_id"], self.row["id"])
+        if state is None or state[0] != self.worker_id:
             raise LeaseLost()
-        return bool(row["abort_requested"])
+        return state[1]
 
     async def _hand_back(self) -> None:
         """Give up the lease without other changes (nothing runnable for this worker)."""

@@ -103,12 +103,30 @@ async def renew_lease(
     return result.rowcount == 1
 
 
-async def lock_execution(conn: AsyncConnection, tenant_id: str, execution_id: str) -> dict[str, Any] | None:
-    """Read the execution row with a row lock (PostgreSQL); the caller decides from it."""
+async def lock_execution(
+    conn: AsyncConnection, tenant_id: str, execution_id: str, *, with_snapshot: bool = True
+) -> dict[str, Any] | None:
+    """Read the execution row with a row lock (PostgreSQL); the caller decides from it.
+
+    Without `with_snapshot` the frozen design is left out: it is the largest column, and
+    a worker that already holds it saves decoding it at every step.
+    """
+    columns = [c for c in executions.c if with_snapshot or c.name != "snapshot"]
     query = (
-        select(executions)
+        select(*columns)
         .where(executions.c.tenant_id == tenant_id, executions.c.id == execution_id)
         .with_for_update()
     )
     row = (await conn.execute(query)).mappings().first()
     return dict(row) if row else None
+
+
+async def lease_state(
+    conn: AsyncConnection, tenant_id: str, execution_id: str
+) -> tuple[str | None, bool] | None:
+    """Return the lease owner and the abort flag of an execution, or None when it is gone."""
+    query = select(executions.c.lease_owner, executions.c.abort_requested).where(
+        executions.c.tenant_id == tenant_id, executions.c.id == execution_id
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else (row[0], bool(row[1]))
