@@ -61,7 +61,7 @@ async def pg_rows_containing(url: str, text: str) -> list[str]:
             "log_entries",
             "attachments",
         ):
-            count = await conn.fetchval(f"SELECT count(*) FROM {table} t WHERE t::text LIKE $1", f"%{text}%")  # noqa: S608
+            count = await conn.fetchval(f"SELECT count(*) FROM {table} t WHERE t::text LIKE $1", f"%{text}%")
             if count:
                 hits.append(table)
         return hits

@@ -7,7 +7,7 @@ It is TOML with three string keys, e.g.::
     tenant = "default"
 
 The path is STEPLINE_CONFIG when set, otherwise `stepline/config.toml` under
-XDG_CONFIG_HOME (default `~/.config`). The file holds a token, so it is written with
+XDG_CONFIG_HOME (default `~/.config`). The file contains a token, so it is written with
 mode 0600 in a folder created with mode 0700.
 """
 

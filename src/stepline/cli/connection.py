@@ -1,4 +1,4 @@
-"""Which server, token and tenant a client command uses.
+"""Resolution of the server, token and tenant that a client command uses.
 
 Each value comes from the first of: the command-line option, its environment variable
 (STEPLINE_SERVER, STEPLINE_TOKEN, STEPLINE_TENANT), the configuration file written by
@@ -85,8 +85,11 @@ def resolve(options: GlobalOptions) -> Connection:
     stored = read_config(config_path())
     stored_server = check_server_url(stored.get("server") or DEFAULT_SERVER)
     server = check_server_url(options.server) if options.server else stored_server
+    hint = ""
     if server != stored_server:
         # The stored token and tenant belong to the stored server: never send them elsewhere.
+        if stored.get("token"):
+            hint = f" (the stored login is for {stored_server})"
         stored = {}
     tenant = options.tenant or stored.get("tenant") or DEFAULT_TENANT
     token = options.token or stored.get("token")
@@ -94,7 +97,5 @@ def resolve(options: GlobalOptions) -> Connection:
     if not token and is_loopback(server):
         token = local_admin_token()
     if not token:
-        fail(
-            f"no API token for {server}: pass --token, set STEPLINE_TOKEN, or run `stepline login`"
-        )
+        fail(f"no API token for {server}{hint}: pass --token, set STEPLINE_TOKEN, or run `stepline login`")
     return Connection(server, token, tenant)

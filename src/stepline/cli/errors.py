@@ -14,10 +14,11 @@ class ExitCode(IntEnum):
     """Exit codes that scripts can rely on.
 
     DONE: the command did its work, and a followed execution COMPLETED.
-    FAILED: a followed execution ended FAILED or ABORTED, stopped PAUSED, or the
-    server answered with a 5xx error.
-    USAGE: invalid options or arguments, an invalid design, or a 4xx answer.
-    UNREACHABLE: no answer from the server (connection refused, timed out, cut).
+    FAILED: a followed execution ended FAILED or ABORTED or stopped PAUSED, or the
+    server responded with a 5xx error other than 502, 503 and 504.
+    USAGE: invalid options or arguments, an invalid design, or a 4xx response.
+    UNREACHABLE: the connection was refused, timed out or broke, or a 502, 503 or
+    504 response said that the service is unavailable.
     INTERRUPTED: stopped with Ctrl-C (128 + SIGINT, as shells report it).
     """
 

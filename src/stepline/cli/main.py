@@ -1,4 +1,8 @@
-"""The `stepline` command."""
+"""The `stepline` command: the server (`serve`, `worker`, `db`) and the client commands.
+
+Client commands talk to a server over HTTP. Modules of the server side are imported
+inside the server commands only, so that a client command starts quickly.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,63 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from stepline.config import Settings
-from stepline.engine.deps import Engine
-
+from . import admin, executions, workflows
+from .connection import GlobalOptions
+from .login import login_command
 from .run import run_command
 
-app = typer.Typer(help="Stepline: a workflow service that speaks the TCA workflow API.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from stepline.config import Settings
+    from stepline.engine.deps import Engine
+
+app = typer.Typer(
+    no_args_is_help=True,
+    # Help texts show brackets literally (e.g. JSON examples) instead of reading them as markup.
+    rich_markup_mode=None,
+    # Tracebacks must never print local variables: they can hold the API token.
+    pretty_exceptions_show_locals=False,
+)
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(workflows.app, name="workflows")
+app.add_typer(executions.app, name="executions")
+app.add_typer(admin.tokens_app, name="tokens")
+app.add_typer(admin.tenants_app, name="tenants")
 app.command("run")(run_command)
+app.command("login")(login_command)
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STEPLINE_SERVER",
+            help="Server URL (default: from `stepline login`, else http://127.0.0.1:8080)",
+        ),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="STEPLINE_TOKEN", help="API token (default: from `stepline login`)")
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STEPLINE_TENANT", help="Tenant id (default: from `stepline login`, else `default`)"
+        ),
+    ] = None,
+) -> None:
+    """Stepline: a workflow service that speaks the TCA workflow API.
+
+    Exit codes of the client commands: 0 done; 1 a followed execution FAILED, was
+    ABORTED or PAUSED (or a 5xx response); 2 usage error or a 4xx response; 3 server
+    unreachable.
+    """
+    ctx.obj = GlobalOptions(server, token, tenant)
 
 
 def _configure_logging(level: str) -> None:
@@ -26,6 +74,8 @@ def _configure_logging(level: str) -> None:
 
 
 def _settings(data_dir: Path | None = None, host: str | None = None, port: int | None = None) -> Settings:
+    from stepline.config import Settings
+
     overrides: dict[str, object] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -37,6 +87,7 @@ def _settings(data_dir: Path | None = None, host: str | None = None, port: int |
 
 
 def build_engine(settings: Settings) -> Engine:
+    from stepline.engine.deps import Engine
     from stepline.store.blobs import BlobStore
     from stepline.store.db import Database
 

@@ -1,4 +1,4 @@
-"""What the client commands print on standard output: raw JSON or rich tables."""
+"""Standard output of the client commands: raw JSON or rich tables."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 # `--json` on every read command; commands declare it with this type.
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the server's JSON answer instead of a table")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the server's JSON response instead of a table")
+]
 
 STATUS_STYLES = {
     "QUEUED": "dim",
@@ -33,7 +35,7 @@ LEVEL_STYLES = {"DEBUG": "dim", "INFO": "", "WARN": "yellow", "ERROR": "red"}
 
 def _stdout_console() -> Console:
     console = Console(highlight=False, soft_wrap=False, emoji=False)
-    # Piped output is for grep and friends: rows stay on one line unless COLUMNS says otherwise.
+    # Piped output goes to grep and similar tools, so rows stay on one line unless COLUMNS sets a width.
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = 1000
     return console
@@ -75,9 +77,11 @@ def _cell(value: str | Text) -> Text:
     return value if isinstance(value, Text) else Text(value)
 
 
-def print_table(columns: Sequence[str], rows: Iterable[Sequence[str | Text]], title: str | None = None) -> None:
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[str | Text]], title: str | None = None
+) -> None:
     """Print rows as a table; the first column (usually an id) never wraps."""
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False)
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False, show_edge=False)
     for index, column in enumerate(columns):
         table.add_column(column, no_wrap=index == 0, overflow="fold")
     for row in rows:

@@ -64,11 +64,11 @@ def file_inputs(pairs: list[str], option: str = "--file") -> list[tuple[str, Pat
     return files
 
 
-def read_json_file(path: Path, what: str) -> Any:
+def read_json_file(path: Path, description: str) -> Any:
     """Read a JSON document from a file, or exit with the usage code saying why it failed."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        fail(f"cannot read {what} {str(path)!r}: {exc.strerror}")
+        fail(f"cannot read {description} {str(path)!r}: {exc.strerror}")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        fail(f"invalid {what} {str(path)!r}: not UTF-8 JSON ({exc})")
+        fail(f"invalid {description} {str(path)!r}: not UTF-8 JSON ({exc})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import typer
 from rich.text import Text
 
 from .client import Api
@@ -34,17 +35,20 @@ def wait_for_end(api: Api, execution_id: str, *, quiet: bool = False) -> dict[st
     """
     url = api.tenant_url("workflowExecution", execution_id)
     seen: dict[str, tuple[str, str | None]] = {}
-    while True:
-        execution: dict[str, Any] = api.call("GET", url)
-        for step in execution.get("stepExecutions", []):
-            state = (step["state"], step.get("result"))
-            if seen.get(step["id"]) != state:
-                seen[step["id"]] = state
-                if not quiet:
-                    console.print(step_line(step))
-        if execution["status"] in ENDED or execution["status"] == "PAUSED":
-            return execution
-        time.sleep(POLL_SECONDS)
+    try:
+        while True:
+            execution: dict[str, Any] = api.call("GET", url)
+            for step in execution.get("stepExecutions", []):
+                state = (step["state"], step.get("result"))
+                if seen.get(step["id"]) != state:
+                    seen[step["id"]] = state
+                    if not quiet:
+                        console.print(step_line(step))
+            if execution["status"] in ENDED or execution["status"] == "PAUSED":
+                return execution
+            time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def exit_code_for(execution: dict[str, Any]) -> ExitCode:
