@@ -116,23 +116,36 @@ def serve(
     import uvicorn
 
     from stepline.api.app import create_app
-    from stepline.api.bootstrap import bootstrap
     from stepline.store.migrate import upgrade
 
     _configure_logging(log_level)
     settings = _settings(data_dir, host, port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url())
-    engine = build_engine(settings)
     token_file = settings.data_dir / "admin-token"
-    token = asyncio.run(bootstrap(engine, token_file))
-    # asyncio.run closed its loop; the engine's pool must not carry connections across loops.
-    asyncio.run(engine.db.close())
-    if token is not None:
-        where = "STEPLINE_BOOTSTRAP_TOKEN" if settings.bootstrap_token else str(token_file)
-        typer.echo(f"Created tenant 'default' and an admin token (also in {where}):\n{token}", err=True)
+    token = asyncio.run(_first_start(settings, token_file))
+    if token is not None and settings.bootstrap_token:
+        typer.echo("Created tenant 'default' with the admin token from STEPLINE_BOOTSTRAP_TOKEN", err=True)
+    elif token is not None:
+        typer.echo(f"Created tenant 'default' and an admin token (also in {token_file}):\n{token}", err=True)
+    engine = build_engine(settings)
     application = create_app(engine, run_worker=worker)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level=log_level, access_log=False)
+
+
+async def _first_start(settings: Settings, token_file: Path) -> str | None:
+    """Create tenant `default` and the admin token on an empty database.
+
+    The engine is made and closed inside this one event loop: asyncpg connections cannot
+    be closed from another loop, and uvicorn runs the server in a new one.
+    """
+    from stepline.api.bootstrap import bootstrap
+
+    engine = build_engine(settings)
+    try:
+        return await bootstrap(engine, token_file)
+    finally:
+        await engine.db.close()
 
 
 @app.command("worker")
@@ -168,6 +181,24 @@ def db_upgrade() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url())
     typer.echo("database schema is up to date")
+
+
+@db_app.command("reseal")
+def db_reseal() -> None:
+    """Seal every stored secret again with the newest key of STEPLINE_SECRET_KEYS."""
+    from stepline.engine.reseal import reseal_all
+
+    settings = _settings()
+    engine = build_engine(settings)
+
+    async def main() -> int:
+        try:
+            return await reseal_all(engine)
+        finally:
+            await engine.db.close()
+
+    changed = asyncio.run(main())
+    typer.echo(f"re-sealed the secrets of {changed} rows with the newest key")
 
 
 if __name__ == "__main__":
