@@ -197,3 +197,16 @@ async def test_patch_retained_til_in_past_is_400(client: httpx.AsyncClient) -> N
     assert response.status_code == 400
     assert "/retainedTil" in response.json()["errors"][0]["message"]
     await post_action(client, created["id"], "abort")
+
+
+async def test_logs_follow_resumes_after_last_event(client: httpx.AsyncClient) -> None:
+    execution_id = await logged_execution(client)
+    url = f"{BASE}/workflowExecution/{execution_id}/logs"
+    first = await client.get(url, params={"follow": "true"})
+    second_id = first.text.split("\n\n")[1].split("\n")[0].removeprefix("id: ")
+
+    resumed = await client.get(url, params={"follow": "true"}, headers={"Last-Event-ID": second_id})
+
+    events = [block for block in resumed.text.split("\n\n") if block]
+    assert len(events) == 4
+    assert json.loads(events[0].split("data: ", 1)[1])["msg"] == "second"

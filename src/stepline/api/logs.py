@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,7 @@ router = APIRouter(prefix="/tca/workflows/api/v1/orgs/{tenantId}/workflowExecuti
 
 BATCH = 500
 FOLLOW_POLL_SECONDS = 0.5
+KEEPALIVE_SECONDS = 15.0
 
 
 def _entry(row: dict[str, Any]) -> dict[str, Any]:
@@ -126,8 +128,14 @@ async def execution_logs(
 async def _follow(
     engine: Engine, request: Request, tenant_id: str, execution_id: str, step_seq: int | None
 ) -> AsyncIterator[bytes]:
-    """Send entries as they are written, until the execution ends and every entry is sent."""
-    after_id = 0
+    """Send entries as they are written, until the execution ends and every entry is sent.
+
+    A client that reconnects with `Last-Event-ID` gets the entries after that id. An idle
+    stream carries a comment line every KEEPALIVE_SECONDS, so clients can tell it is alive.
+    """
+    last_event = request.headers.get("last-event-id", "")
+    after_id = int(last_event) if last_event.isdigit() else 0
+    idle_since = time.monotonic()
     while not await request.is_disconnected():
         status = await _status(engine, tenant_id, execution_id)
         async for rows in _batches(engine, tenant_id, execution_id, step_seq, after_id):
@@ -135,7 +143,11 @@ async def _follow(
                 data = json.dumps(_entry(row), ensure_ascii=False)
                 yield f"id: {row['id']}\nevent: log\ndata: {data}\n\n".encode()
             after_id = rows[-1]["id"]
+            idle_since = time.monotonic()
         if status is None or ExecutionStatus(status) in ENDED_STATUSES:
             yield f"event: end\ndata: {json.dumps({'status': status})}\n\n".encode()
             return
+        if time.monotonic() - idle_since >= KEEPALIVE_SECONDS:
+            yield b": keep-alive\n\n"
+            idle_since = time.monotonic()
         await asyncio.sleep(FOLLOW_POLL_SECONDS)
