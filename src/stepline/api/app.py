@@ -18,6 +18,7 @@ from stepline.config import Settings
 from stepline.design.catalog import STEP_TYPES
 from stepline.engine.deps import Engine
 from stepline.engine.worker import Worker
+from stepline.ui import mount_ui
 from stepline.wire.execution import WorkflowExecutionCreateRequest
 from stepline.wire.workflow import WorkflowBody
 
@@ -91,6 +92,7 @@ def create_app(engine: Engine, *, run_worker: bool = False) -> FastAPI:
     app.include_router(control.router)
     app.include_router(logs.router)
     app.include_router(admin.router)
+    mount_ui(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["service"], summary="Liveness")

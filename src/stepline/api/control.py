@@ -66,7 +66,7 @@ async def abort_execution(
     immediate = await control.abort(engine, tenantId, executionId)
     if not immediate:
         _wake(request)
-        # The worker running the step stops it; answer once the abort is recorded, or
+        # The worker running the step stops it. The response follows once the abort is recorded, or
         # with the execution as it is when the abort deadline has passed.
         deadline = time.monotonic() + engine.settings.abort_timeout_seconds + 2
         while time.monotonic() < deadline:

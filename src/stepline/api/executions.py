@@ -68,7 +68,7 @@ def _wake_worker(request: Request) -> None:
 
 
 def parse_create_request(data: bytes) -> WorkflowExecutionCreateRequest:
-    """Parse the `workflowExecution` part: UTF-8 JSON whatever its content type says."""
+    """Parse the `workflowExecution` part as UTF-8 JSON, whatever its declared content type."""
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

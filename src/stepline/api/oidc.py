@@ -55,7 +55,7 @@ class OidcVerifier:
     def __init__(self, config: OidcConfig) -> None:
         if any(alg.upper().startswith("HS") or alg.lower() == "none" for alg in config.algorithms):
             raise ValueError(
-                "OIDC algorithms must be asymmetric (e.g. RS256, ES256); HS* and none are refused"
+                "invalid OIDC algorithms: use asymmetric ones such as RS256 or ES256, not HS* or none"
             )
         self.config = config
         self._keys: dict[str, Any] = {}
@@ -114,6 +114,11 @@ class OidcVerifier:
         if not isinstance(tenant, str) or not tenant:
             raise OidcError(f"claim '{self.config.tenant_claim}' is missing")
         raw = claims.get(self.config.roles_claim, [])
-        roles = raw.split() if isinstance(raw, str) else raw if isinstance(raw, list) else []
+        if isinstance(raw, str):
+            roles = raw.split()
+        elif isinstance(raw, list):
+            roles = raw
+        else:
+            roles = []
         granted = tuple(sorted(role for role in roles if role in GRANTABLE_ROLES))
         return Claims(str(claims["sub"]), tenant, granted)

@@ -127,7 +127,7 @@ async def abort(engine: Engine, tenant_id: str, execution_id: str) -> bool:
         lease_live = row["lease_owner"] is not None and (row["lease_expires_at"] or 0) > now
         if not lease_live:
             return abort_decision(row, locked.step, now)
-        # A worker runs the step: it sees the flag within a tick and stops the step. Past the
+        # A worker runs the step: it reads the flag within a tick and stops the step. Past the
         # deadline in next_run_at, any worker may take the execution and record the abort.
         deadline = now + int(engine.settings.abort_timeout_seconds * 1000)
         return Decision(

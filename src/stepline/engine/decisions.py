@@ -1,4 +1,4 @@
-"""What follows a step's end: out-bindings, conditions, retries, pause, failure, completion."""
+"""Decisions after a step ends: out-bindings, conditions, retries, pause, failure, completion."""
 
 from __future__ import annotations
 

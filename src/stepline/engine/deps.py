@@ -1,4 +1,4 @@
-"""What the engine needs from outside: the database, the blob store and settings."""
+"""The engine's services from outside: the database, the blob store, settings and keys."""
 
 from __future__ import annotations
 

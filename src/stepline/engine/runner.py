@@ -81,7 +81,7 @@ class ExecutionRunner:
             return False
         state = State(step_row["state"])
         if self.row["abort_requested"]:
-            # The commit sees the flag and records the abort instead of this outcome.
+            # The commit reads the flag and records the abort instead of this outcome.
             return await self._finish(step_row, Outcome(False, code="ABORTED"), self._new_log(seq))
         if state is State.EXECUTING:
             # The lease of the worker that ran this step expired: that worker is gone.

@@ -1,7 +1,7 @@
 """The step logger: buffers a step's log lines until the engine writes them.
 
 Lines are masked for secrets, cut at the per-line limit with a visible marker, and a step
-keeps at most a configured volume of log, after which one entry says how much was dropped.
+keeps at most a configured volume of log, after which one entry states how much was dropped.
 """
 
 from __future__ import annotations

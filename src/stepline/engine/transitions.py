@@ -56,7 +56,7 @@ def check_execution(old: str, new: str) -> None:
 
 @dataclass
 class Outcome:
-    """How one run of a step ended."""
+    """The result of one run of a step."""
 
     success: bool
     outputs: dict[str, Any] = field(default_factory=dict)

@@ -56,7 +56,7 @@ async def claim_next(
     """Take one runnable execution whose lease is free or expired, in one statement.
 
     `lease_token` must be new for every claim, so that two claims of one execution by
-    the same worker process are still told apart. While an abort is pending,
+    the same worker process stay distinct. While an abort is pending,
     `next_run_at` holds the abort's deadline.
 
     On PostgreSQL the candidate row is locked with FOR UPDATE SKIP LOCKED, so concurrent

@@ -24,7 +24,7 @@ async def recent_logs(
 ) -> tuple[list[dict[str, Any]], set[int | None]]:
     """Return the last `limit` entries of each step (and of the execution), oldest first.
 
-    The second value holds the step sequences (None for the execution) that have more.
+    The second value contains the step sequences (None for the execution) that have more.
     """
     rank = (
         func.row_number()
