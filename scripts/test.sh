@@ -4,12 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: OpenSSH's sshd for the SSH/SCP tests.
-if [ ! -x /usr/sbin/sshd ]; then
+# System packages: OpenSSH's sshd for the SSH/SCP tests, Debian's Chromium for the web UI
+# tests (Playwright drives it; it never downloads a browser of its own).
+missing=""
+[ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+if [ -n "$missing" ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq openssh-server >/dev/null
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
 # PostgreSQL: the machine's cluster on 127.0.0.1:5432; start it when it is down.

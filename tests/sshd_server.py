@@ -104,8 +104,7 @@ def run_sshd() -> Iterator[SshdServer]:
     """Run sshd on 127.0.0.1 for the duration of the block."""
     if not SSHD_PATH.exists():
         raise SshdUnavailable(
-            f"OpenSSH sshd is not installed at {SSHD_PATH}. "
-            "Install it with `apt-get install openssh-server`"
+            f"OpenSSH sshd is not installed at {SSHD_PATH}. Install it with `apt-get install openssh-server`"
         )
     if not PRIVILEGE_SEPARATION_DIRECTORY.exists() and os.geteuid() == 0:
         PRIVILEGE_SEPARATION_DIRECTORY.mkdir(mode=0o755)

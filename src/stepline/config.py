@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     max_request_bytes: int = 4 * 1024**3
     max_files: int = 100
     max_json_part_bytes: int = 4 * 1024**2
+    # Request bodies other than multipart (designs, create requests, changes).
+    max_json_body_bytes: int = 16 * 1024**2
 
     # Logs.
     log_line_max_bytes: int = 64 * 1024

@@ -269,3 +269,61 @@ async def test_json_create_rejects_unknown_field(client: httpx.AsyncClient) -> N
 
     assert response.status_code == 400
     assert json.dumps(response.json()).count("/extra: unknown field") == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (
+            '{"workflowId": "%s", "contextType": "NONE", "context": {"x": ' + "[" * 100 + "]" * 100 + "}}",
+            "nested deeper",
+        ),
+        ('{"workflowId": "%s", "contextType": "NONE", "assignments": {"site": "\\ud800"}}', "surrogate"),
+        ('{"workflowId": "%s", "contextType": "NONE", "assignments": {"site": NaN}}', "NaN"),
+        ('{"workflowId": "%s", "contextType": "NONE", "context": {"k\\u0000": 1}}', "NUL"),
+    ],
+)
+async def test_unstorable_values_are_400(
+    client: httpx.AsyncClient, engine: Engine, inventory_id: str, body: str, fragment: str
+) -> None:
+    response = await post(client, multipart(body % inventory_id, [("i.csv", CSV)]))
+
+    assert response.status_code == 400, response.text
+    assert fragment in messages(response)
+    await assert_nothing_stored(client, engine)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (
+            "multipart/form-data; boundary=abc",
+            b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xyz--\r\n',
+        ),
+        ("multipart/form-data; boundary=abc", b"this is not multipart at all"),
+        (
+            "multipart/form-data; boundary=abc",
+            b"--abc\r\nX-Long: " + b"h" * 30000 + b"\r\n\r\n1\r\n--abc--\r\n",
+        ),
+    ],
+)
+async def test_malformed_multipart_is_400(
+    client: httpx.AsyncClient, engine: Engine, content_type: str, body: bytes
+) -> None:
+    response = await client.post(
+        f"{BASE}/workflowExecution", content=body, headers={"Content-Type": content_type}
+    )
+
+    assert response.status_code == 400, response.text
+    await assert_nothing_stored(client, engine)
+
+
+async def test_large_json_body_is_413(client: httpx.AsyncClient, engine: Engine) -> None:
+    design = noop_chain(1)
+    # Over the default limit of 16 MiB for bodies that are not multipart.
+    design["description"] = "x" * 17 * 1024 * 1024
+
+    response = await client.put(f"{BASE}/workflow", json=design)
+
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["code"] == "REQUEST_TOO_LARGE"

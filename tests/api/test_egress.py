@@ -118,3 +118,11 @@ async def test_settings_round_trip(client: httpx.AsyncClient) -> None:
 )
 def test_address_patterns(address: str, patterns: tuple[str, ...], allowed: bool) -> None:
     assert address_allowed(address, patterns) is allowed
+
+
+@pytest.mark.parametrize("pattern", ["10.0.0.0/33", "[[", "a b", ""])
+async def test_invalid_host_pattern_is_400(client: httpx.AsyncClient, pattern: str) -> None:
+    response = await client.patch(SETTINGS, json={"allowedHosts": [pattern]})
+
+    assert response.status_code == 400
+    assert "allowedHosts" in response.json()["errors"][0]["message"]

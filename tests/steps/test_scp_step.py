@@ -18,9 +18,7 @@ async def test_scp_copies_bytes_exactly(sshd, context, files, step_log, tmp_path
     source = files.add("payload.bin", content)
     destination = tmp_path / "payload.bin"
 
-    outputs = await ScpRunner().run(
-        key_inputs(sshd, source=source, destination=str(destination)), context
-    )
+    outputs = await ScpRunner().run(key_inputs(sshd, source=source, destination=str(destination)), context)
 
     assert destination.read_bytes() == content
     assert outputs == {"bytes": len(content), "destination": str(destination)}
@@ -41,9 +39,7 @@ async def test_scp_empty_file(sshd, context, files, tmp_path):
     destination = tmp_path / "empty"
     source = files.add("empty", b"")
 
-    outputs = await ScpRunner().run(
-        key_inputs(sshd, source=source, destination=str(destination)), context
-    )
+    outputs = await ScpRunner().run(key_inputs(sshd, source=source, destination=str(destination)), context)
 
     assert destination.read_bytes() == b""
     assert outputs["bytes"] == 0
@@ -140,4 +136,3 @@ async def test_scp_cancel_closes_connection(sshd, context, files, tmp_path):
         await task
 
     assert (tmp_path / "slow.bin").stat().st_size < 64 * 1024**2
-

@@ -18,9 +18,7 @@ from tests.steps.ssh_helpers import key_body, key_inputs, other_public_key, pass
 
 async def remote_processes(pattern: str) -> list[str]:
     """Return the command lines of local processes that match `pattern` (sshd runs here)."""
-    pgrep = await asyncio.create_subprocess_exec(
-        "pgrep", "-af", pattern, stdout=asyncio.subprocess.PIPE
-    )
+    pgrep = await asyncio.create_subprocess_exec("pgrep", "-af", pattern, stdout=asyncio.subprocess.PIPE)
     output, _ = await pgrep.communicate()
     return output.decode().splitlines()
 
@@ -122,9 +120,7 @@ async def test_ssh_wrong_pinned_key_is_mismatch(sshd, context):
 
 
 async def test_ssh_pin_checked_when_not_strict(sshd, context):
-    inputs = key_inputs(
-        sshd, hostKey=other_public_key(), strictHostKeyChecking=False, script="true"
-    )
+    inputs = key_inputs(sshd, hostKey=other_public_key(), strictHostKeyChecking=False, script="true")
 
     with pytest.raises(StepFailure) as failure:
         await SshRunner().run(inputs, context)

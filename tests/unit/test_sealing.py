@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from stepline.engine.masking import MASK
-from stepline.engine.sealing import SealError, Sealer, is_sealed, mask_sealed, seal_design
+from stepline.engine.sealing import Sealer, SealError, is_sealed, mask_sealed, seal_design
 
 
 def test_seal_and_open_round_trip() -> None:

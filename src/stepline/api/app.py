@@ -24,6 +24,7 @@ from stepline.wire.workflow import WorkflowBody
 
 from . import admin, control, executions, logs, workflows
 from .errors import install_error_handlers
+from .limits import JsonBodyLimit
 from .oidc import OidcConfig, OidcVerifier
 
 logger = logging.getLogger("stepline.api")
@@ -87,6 +88,7 @@ def create_app(engine: Engine, *, run_worker: bool = False) -> FastAPI:
     app.state.worker = None
     app.state.oidc = oidc_verifier(engine.settings)
     install_error_handlers(app)
+    app.add_middleware(JsonBodyLimit, max_bytes=engine.settings.max_json_body_bytes)
     app.include_router(workflows.router)
     app.include_router(executions.router)
     app.include_router(control.router)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Request, Response
 
 from stepline.engine import control
 from stepline.engine.deps import Engine
-from stepline.engine.errors import Conflict, NotFound
+from stepline.engine.errors import Conflict, InvalidRequest, NotFound
 from stepline.store import attachments as attachment_store
 from stepline.store import executions as store
 from stepline.store.ids import new_id, now_ms
@@ -22,6 +22,7 @@ from stepline.wire.execution import (
     WorkflowExecution,
     WorkflowExecutionChange,
 )
+from stepline.wire.values import json_problem
 
 from .auth import Operator
 from .multipart import MultipartReader, boundary_of
@@ -53,6 +54,9 @@ async def _respond(engine: Engine, tenant_id: str, execution_id: str) -> Workflo
 
 def _changes(model: Any) -> dict[str, Any]:
     data: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True) if model is not None else {}
+    problem = json_problem(data)
+    if problem:
+        raise InvalidRequest("VALIDATION_FAILED", f"/: the request {problem}")
     return data
 
 

@@ -71,7 +71,7 @@ def parse_create_request(data: bytes) -> WorkflowExecutionCreateRequest:
     """Parse the `workflowExecution` part as UTF-8 JSON, whatever its declared content type."""
     try:
         document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InvalidRequest(
             "VALIDATION_FAILED", f"part 'workflowExecution' is not valid UTF-8 JSON: {exc}"
         ) from exc

@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from stepline.engine.create import Upload
 from stepline.engine.errors import InvalidRequest, TooLarge, UnsupportedMediaType
 from stepline.store.blobs import BlobStore, BlobWriter
+from stepline.wire.values import json_problem
 
 MAX_FILE_NAME_CHARS = 1024
 
@@ -82,6 +84,10 @@ def parse_disposition(value: str) -> dict[str, str]:
         if key.endswith("*"):
             charset, _, rest = raw.partition("'")
             _, _, encoded = rest.partition("'")
+            if charset.lower() not in ("utf-8", "iso-8859-1"):
+                raise InvalidRequest(
+                    "VALIDATION_FAILED", f"unsupported charset {charset!r} in {key}; use UTF-8 (RFC 5987)"
+                )
             try:
                 params[key[:-1]] = unquote(encoded, encoding=charset or "utf-8", errors="strict")
             except (LookupError, UnicodeDecodeError) as exc:
@@ -98,6 +104,8 @@ def parse_disposition(value: str) -> dict[str, str]:
 
 def check_file_name(name: str) -> str:
     """Return the file name as given, or raise 400 for names that cannot be displayed."""
+    if json_problem(name):
+        raise InvalidRequest("VALIDATION_FAILED", "file name is not valid Unicode text; rename the file")
     if not name.strip():
         raise InvalidRequest("VALIDATION_FAILED", "part 'files' has an empty file name; name the file")
     if len(name) > MAX_FILE_NAME_CHARS:
@@ -161,7 +169,10 @@ class MultipartReader:
                     "REQUEST_TOO_LARGE",
                     f"the request is larger than the limit of {self._limits.max_request_bytes} bytes",
                 )
-            self._parser.write(chunk)
+            try:
+                self._parser.write(chunk)
+            except MultipartParseError as exc:
+                raise InvalidRequest("VALIDATION_FAILED", f"invalid multipart body: {exc}") from exc
         self._parser.finalize()
         if self._part is not None:
             raise InvalidRequest("VALIDATION_FAILED", "the multipart body ended inside a part")

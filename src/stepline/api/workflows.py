@@ -17,6 +17,7 @@ from stepline.store import attachments as attachment_store
 from stepline.store import workflows as store
 from stepline.store.ids import new_id, now_ms
 from stepline.wire.common import ErrorResponse, Page
+from stepline.wire.values import json_problem
 from stepline.wire.workflow import Workflow, WorkflowBody
 
 from .auth import Designer, Principal, Viewer
@@ -39,10 +40,15 @@ def _engine(request: Request) -> Engine:
 
 
 def _parse(data: Any) -> WorkflowBody:
+    problem = json_problem(data)
+    if problem:
+        raise InvalidRequest("VALIDATION_FAILED", f"/: the design {problem}")
     try:
         return parse_design(data)
     except DesignError as exc:
         raise invalid(exc.problems) from exc
+    except RecursionError as exc:
+        raise InvalidRequest("VALIDATION_FAILED", "/: a template in the design is nested too deeply") from exc
 
 
 def _row(
@@ -158,7 +164,7 @@ async def create_workflow_multipart(tenantId: str, caller: Designer, request: Re
 def _load_json(data: bytes, part: str) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InvalidRequest("VALIDATION_FAILED", f"part '{part}' is not valid UTF-8 JSON: {exc}") from exc
 
 

@@ -120,7 +120,8 @@ def serve(
 
     _configure_logging(log_level)
     settings = _settings(data_dir, host, port)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The folder holds the database, blobs and keys: only its owner may read it.
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url())
     token_file = settings.data_dir / "admin-token"
     token = asyncio.run(_first_start(settings, token_file))

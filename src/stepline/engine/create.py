@@ -19,6 +19,7 @@ from stepline.store.ids import new_id, now_ms
 from stepline.store.notify import notify_work
 from stepline.wire.common import parse_time
 from stepline.wire.execution import ExecutionStatus, WorkflowExecutionCreateRequest
+from stepline.wire.values import json_problem
 from stepline.wire.workflow import WorkflowBody
 
 from .deps import Engine
@@ -115,6 +116,10 @@ async def create_execution(
         existing = await _find_existing(engine, tenant_id, idempotency_key)
         if existing:
             return existing, False
+    for field, value in (("context", request.context), ("assignments", request.assignments)):
+        problem = json_problem(value)
+        if problem:
+            raise InvalidRequest("VALIDATION_FAILED", f"/{field}: the value {problem}")
     workflow_row, workflow = await load_design(engine, tenant_id, request.workflowId)
     if request.attachments:
         raise InvalidRequest(

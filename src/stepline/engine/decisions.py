@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from stepline.design.assignments import secret_names
@@ -54,18 +55,50 @@ def after_step(
     now: int,
     engine: Engine,
     log: StepLog,
+    planned: Planned | None = None,
 ) -> Decision:
-    """Decide the writes after a step ended with `outcome`."""
-    frozen = engine.sealer.open(step_row["snapshot"])
-    step = Step.model_validate({k: v for k, v in frozen.items() if k != "id"})
+    """Decide the writes after a step ended with `outcome`.
+
+    `planned` carries a next step already chosen by `plan_next` outside the transaction.
+    """
+    step = frozen_step(engine, step_row)
     if outcome.success:
         try:
-            return _after_success(row, step_row, step, workflow, outcome, masker, now, engine)
+            return _after_success(row, step_row, step, workflow, outcome, masker, now, engine, planned)
         except BindingError as exc:
             outcome = Outcome(False, outcome.outputs, "BINDING_FAILED", str(exc), retryable=False)
         except ConditionError as exc:
             outcome = Outcome(False, outcome.outputs, "CONDITION_FAILED", str(exc), retryable=False)
     return _after_failure(row, step_row, step, outcome, masker, now, log)
+
+
+@dataclass
+class Planned:
+    """The next step chosen from a step's conditions, or the error that choosing raised."""
+
+    next_id: str | None = None
+    error: BindingError | ConditionError | None = None
+
+
+def frozen_step(engine: Engine, step_row: dict[str, Any]) -> Step:
+    frozen = engine.sealer.open(step_row["snapshot"])
+    return Step.model_validate({k: v for k, v in frozen.items() if k != "id"})
+
+
+def uses_match(step: Step) -> bool:
+    return any(condition.comparator == "match" for condition in step.conditions)
+
+
+def plan_next(
+    engine: Engine, step: Step, workflow: WorkflowBody, row: dict[str, Any], outcome: Outcome
+) -> Planned:
+    """Choose the next step after a success; slow `match` conditions make callers run it in a thread."""
+    try:
+        variable_updates, _ = apply_out_bindings(step, outcome.outputs, workflow)
+        values = engine.sealer.open({**row["assignments"], **row["variables"], **variable_updates})
+        return Planned(next_step_id(step, values))
+    except (BindingError, ConditionError) as exc:
+        return Planned(error=exc)
 
 
 def _after_success(
@@ -77,11 +110,16 @@ def _after_success(
     masker: Masker,
     now: int,
     engine: Engine,
+    planned: Planned | None,
 ) -> Decision:
     variable_updates, output_updates = apply_out_bindings(step, outcome.outputs, workflow)
     secrets = secret_names(workflow)
     sealer = engine.sealer
-    next_id = next_step_id(step, sealer.open({**row["assignments"], **row["variables"], **variable_updates}))
+    if planned is None:
+        planned = plan_next(engine, step, workflow, row, outcome)
+    if planned.error is not None:
+        raise planned.error
+    next_id = planned.next_id
     # Values copied out of a step are masked where they echo a secret, and sealed when
     # the variable or output itself is a password.
     variables = {**row["variables"], **seal_names(sealer, masker.value(variable_updates), secrets)}

@@ -26,6 +26,7 @@ from stepline.store.ids import now_ms
 from stepline.store.leases import RUNNABLE, lease_state, lock_execution, renew_lease
 from stepline.store.tenants import get_tenant
 from stepline.wire.execution import StepState as State
+from stepline.wire.values import json_problem
 from stepline.wire.workflow import Step, WorkflowBody
 
 from . import decisions
@@ -191,9 +192,18 @@ class ExecutionRunner:
         step_row.update(step_values)
 
     async def _finish(self, step_row: dict[str, Any], outcome: Outcome, log: StepLog) -> bool:
+        planned = None
+        step = decisions.frozen_step(self.engine, step_row)
+        if outcome.success and decisions.uses_match(step):
+            # Regular expressions may run up to their time limit each: off the event loop,
+            # and before the transaction, so that neither the server nor the database waits.
+            planned = await asyncio.to_thread(
+                decisions.plan_next, self.engine, step, self.workflow, self.row, outcome
+            )
+
         def decide(row: dict[str, Any]) -> Decision:
             return decisions.after_step(
-                row, step_row, self.workflow, outcome, self.masker, now_ms(), self.engine, log
+                row, step_row, self.workflow, outcome, self.masker, now_ms(), self.engine, log, planned
             )
 
         decision = await self._commit(step_row, decide, log, final_log=True)
@@ -343,4 +353,8 @@ def _outcome_of(task: asyncio.Task[dict[str, Any]], masker: Masker, ids: dict[st
         return Outcome(False, code="STEP_ERROR", message=masker.text(f"{type(exc).__name__}: {exc}"))
     if not isinstance(outputs, dict):
         return Outcome(False, code="STEP_ERROR", message="the step returned no output object")
+    problem = json_problem(outputs)
+    if problem:
+        message = f"the step's output {problem}"
+        return Outcome(False, code="STEP_OUTPUT_INVALID", message=message, retryable=False)
     return Outcome(True, outputs=outputs)

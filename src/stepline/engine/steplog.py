@@ -46,6 +46,8 @@ class StepLog:
         self.pending: list[dict[str, Any]] = []
 
     def write(self, level: LogLevel, msg: str) -> None:
+        # NUL cannot be stored in PostgreSQL text, and a lone surrogate is not UTF-8.
+        msg = msg.replace("\x00", "\ufffd").encode("utf-8", errors="replace").decode("utf-8")
         msg = cut_line(self._masker.text(msg), self._line_max)
         size = len(msg.encode("utf-8", errors="replace"))
         if self._volume + size > self._volume_max:

@@ -20,6 +20,7 @@ from stepline.store.leases import claim_next
 from .deps import Engine
 from .listen import listen_for_work
 from .purge import purge_expired
+from .recovery import fail_execution
 from .runner import ExecutionRunner
 
 logger = logging.getLogger("stepline.worker")
@@ -124,9 +125,11 @@ class Worker:
             await ExecutionRunner(self.engine, row["lease_owner"], dict(row)).run()
         except asyncio.CancelledError:
             raise
-        except Exception:
-            # The lease will expire and recovery will record the step as WORKER_LOST.
+        except Exception as exc:
+            # A crash here is a bug or a value the engine cannot handle. Retrying it through
+            # the claim would crash again, so the execution fails with the error instead.
             logger.exception("execution_crashed id=%s worker=%s", row["id"], self.worker_id)
+            await fail_execution(self.engine, row, f"{type(exc).__name__}: {exc}"[:500])
 
     async def _idle(self, seconds: float) -> None:
         try:

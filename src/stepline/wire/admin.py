@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .common import ResponseModel, StrictModel
 
@@ -23,6 +25,21 @@ class TenantSettings(StrictModel):
     # "10.20.*") and CIDR blocks ("10.20.0.0/16"). ["*"] allows every host.
     allowedHosts: list[str] | None = None
     maxConcurrentExecutions: int | None = Field(default=None, ge=1, le=100_000)
+
+    @field_validator("allowedHosts")
+    @classmethod
+    def _check_hosts(cls, patterns: list[str] | None) -> list[str] | None:
+        for pattern in patterns or []:
+            if "/" in pattern:
+                try:
+                    ipaddress.ip_network(pattern, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{pattern!r} is not a valid CIDR block, e.g. 10.20.0.0/16") from exc
+            elif not re.fullmatch(r"[A-Za-z0-9.*?:_-]{1,253}", pattern):
+                raise ValueError(
+                    f"{pattern!r} is not a host pattern: use letters, digits, '.', '-', ':', '*' and '?'"
+                )
+        return patterns
 
 
 class TenantCreate(StrictModel):
