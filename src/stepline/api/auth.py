@@ -84,27 +84,36 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
+async def authorize(request: Request, principal: Principal, tenant_id: str, role: str) -> None:
+    """Check the caller against a path's tenant and an operation's role, and load the tenant.
+
+    A caller acts in its own tenant (the role `system` in every tenant) and needs `role`.
+    The tenant's settings are left in `request.state.tenant`, where the services read
+    upload limits and retention.
+    """
+    if principal.tenant_id != tenant_id and "system" not in principal.roles:
+        message = f"this token belongs to tenant '{principal.tenant_id}', not '{tenant_id}'"
+        raise Forbidden("FORBIDDEN", message)
+    if not principal.has(role):
+        raise Forbidden(
+            "FORBIDDEN",
+            f"this operation needs the role '{role}'; the token has "
+            f"{', '.join(principal.roles) or 'no role'}",
+        )
+    engine: Engine = request.app.state.engine
+    async with engine.db.read() as conn:
+        tenant = await tenant_store.get_tenant(conn, tenant_id)
+    if tenant is None:
+        raise NotFound("TENANT_NOT_FOUND", f"tenant '{tenant_id}' not found")
+    request.state.tenant = tenant_config(engine.settings, tenant["settings"])
+
+
 def require(role: str) -> Callable[..., Awaitable[Principal]]:
-    """Return a dependency that authenticates, checks the path's tenant, then `role`."""
+    """Return a dependency that authenticates, then applies `authorize` for `role`."""
 
     async def dependency(request: Request, tenantId: str) -> Principal:
         principal = await authenticate(request)
-        if principal.tenant_id != tenantId and "system" not in principal.roles:
-            raise Forbidden(
-                "FORBIDDEN", f"this token belongs to tenant '{principal.tenant_id}', not '{tenantId}'"
-            )
-        if not principal.has(role):
-            raise Forbidden(
-                "FORBIDDEN",
-                f"this operation needs the role '{role}'; the token has "
-                f"{', '.join(principal.roles) or 'no role'}",
-            )
-        engine: Engine = request.app.state.engine
-        async with engine.db.read() as conn:
-            tenant = await tenant_store.get_tenant(conn, tenantId)
-        if tenant is None:
-            raise NotFound("TENANT_NOT_FOUND", f"tenant '{tenantId}' not found")
-        request.state.tenant = tenant_config(engine.settings, tenant["settings"])
+        await authorize(request, principal, tenantId, role)
         return principal
 
     dependency.required_role = role  # type: ignore[attr-defined]

@@ -18,12 +18,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
-from stepline.api.auth import Forbidden, Principal, principal_from_token
+from stepline.api.auth import Forbidden, Principal, authorize, principal_from_token
 from stepline.api.oidc import OidcVerifier
 from stepline.engine.deps import Engine
-from stepline.engine.errors import NotFound
-from stepline.engine.tenancy import tenant_config
-from stepline.store import tenants as tenant_store
 
 logger = logging.getLogger("stepline.ui")
 
@@ -105,33 +102,6 @@ async def check_csrf(request: Request) -> None:
             "CSRF_TOKEN_INVALID",
             "the form's security token is missing or out of date; reload the page and try again",
         )
-
-
-async def authorize(request: Request, principal: Principal, tenant_id: str, role: str) -> None:
-    """Apply the API's rule for a path's tenant and an operation's role, and load the tenant.
-
-    A token acts in its own tenant (the role `system` in every tenant) and needs `role`.
-    Like the API's role check, this leaves the tenant's settings in `request.state.tenant`,
-    where the API's services read upload limits and retention.
-
-    NOTE: this repeats `stepline.api.auth.require`, which reads the token from the
-    Authorization header only; a change to that rule must be made here too.
-    """
-    if principal.tenant_id != tenant_id and "system" not in principal.roles:
-        raise Forbidden(
-            "FORBIDDEN", f"this token belongs to tenant '{principal.tenant_id}', not '{tenant_id}'"
-        )
-    if not principal.has(role):
-        raise Forbidden(
-            "FORBIDDEN",
-            f"this page needs the role '{role}'; the token has {', '.join(principal.roles) or 'no role'}",
-        )
-    engine = engine_of(request)
-    async with engine.db.read() as conn:
-        tenant = await tenant_store.get_tenant(conn, tenant_id)
-    if tenant is None:
-        raise NotFound("TENANT_NOT_FOUND", f"tenant '{tenant_id}' not found")
-    request.state.tenant = tenant_config(engine.settings, tenant["settings"])
 
 
 def session_with(role: str) -> Callable[..., Awaitable[Session]]:
