@@ -369,3 +369,24 @@ async def test_unknown_execution_is_404(client: httpx.AsyncClient, action: str) 
 
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "EXECUTION_NOT_FOUND"
+
+
+async def test_abort_queued(client: httpx.AsyncClient, engine: Engine) -> None:
+    engine.settings.js_time_seconds = 60
+    await client.patch("/tca/workflows/api/v1/orgs/default/settings", json={"maxConcurrentExecutions": 1})
+    busy = noop_chain(1, "busy")
+    busy["steps"]["s0"] = busy_js(30_000)
+    blocker = (await start(client, await create_workflow(client, busy))).json()
+    await wait_for_step(client, blocker["id"], 0, "executing")
+    # The tenant may run one execution at a time, so this one stays queued.
+    queued = (await start(client, await create_workflow(client, noop_chain(2)))).json()
+    await asyncio.sleep(0.3)
+    assert (await client.get(f"{BASE}/workflowExecution/{queued['id']}")).json()["status"] == "QUEUED"
+
+    response = await post_action(client, queued["id"], "abort")
+    await post_action(client, blocker["id"], "abort")
+
+    assert response.status_code == 200, response.text
+    assert_aborted(response.json())
+    assert response.json()["stepExecutions"][0]["result"] == "ABORTED"
+    assert response.json()["stepExecutions"][0]["startTime"] is None
