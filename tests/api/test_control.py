@@ -390,3 +390,21 @@ async def test_abort_queued(client: httpx.AsyncClient, engine: Engine) -> None:
     assert_aborted(response.json())
     assert response.json()["stepExecutions"][0]["result"] == "ABORTED"
     assert response.json()["stepExecutions"][0]["startTime"] is None
+
+
+async def test_patch_file_input_must_be_attached(client: httpx.AsyncClient) -> None:
+    design = noop_chain(2)
+    design["inputs"] = {"f": {"type": "file"}}
+    workflow_id = await create_workflow(client, design)
+    created = (
+        await start(client, workflow_id, {"f": "a.txt"}, [("a.txt", b"a")], debugStepIds=["s0"])
+    ).json()
+    await wait_for(client, created["id"], {"PAUSED"})
+
+    response = await client.patch(
+        f"{BASE}/workflowExecution/{created['id']}", json={"assignments": {"f": "b.txt"}}
+    )
+
+    assert response.status_code == 400
+    assert "/assignments/f" in response.json()["errors"][0]["message"]
+    assert "a.txt" in response.json()["errors"][0]["message"]

@@ -105,6 +105,11 @@ async def _run(
     return decision
 
 
+async def _file_names(conn: AsyncConnection, row: dict[str, Any]) -> set[str]:
+    rows = await attachment_store.list_attachments(conn, row["tenant_id"], "execution", row["id"])
+    return {attachment["name"] for attachment in rows}
+
+
 def _ended(row: dict[str, Any], action: str) -> Conflict:
     return Conflict(
         "EXECUTION_ENDED",
@@ -160,10 +165,10 @@ def _paused(locked: Locked, action: str) -> dict[str, Any]:
 async def resume(engine: Engine, tenant_id: str, execution_id: str, values: dict[str, Any]) -> None:
     """Continue a paused execution: run the breakpoint step, or skip the failed one."""
 
-    async def change(_conn: AsyncConnection, locked: Locked) -> Decision:
+    async def change(conn: AsyncConnection, locked: Locked) -> Decision:
         step = _paused(locked, "resume")
         row, now = locked.row, now_ms()
-        updates = check_value_changes(engine.sealer, row, values)
+        updates = check_value_changes(engine.sealer, row, values, await _file_names(conn, row))
         if step["state"] == State.WAITING_BEFORE_EXECUTION.value:
             execution = {"status": Status.RUNNING.value, "next_run_at": now, **updates}
             return Decision(
@@ -267,7 +272,7 @@ async def retry(engine: Engine, tenant_id: str, execution_id: str, body: dict[st
                 f"execution '{execution_id}' has no failed or aborted step to retry; use resume",
             )
         snapshot = _replace_steps(engine.sealer, row, body.get("steps"))
-        updates = check_value_changes(engine.sealer, row, body)
+        updates = check_value_changes(engine.sealer, row, body, await _file_names(_conn, row))
         return _restart(
             row,
             step,
@@ -333,7 +338,8 @@ async def patch(engine: Engine, tenant_id: str, execution_id: str, body: dict[st
     async def change(conn: AsyncConnection, locked: Locked) -> Decision:
         row, step, now = locked.row, locked.step, now_ms()
         _check_patch_allowed(row, body)
-        values = {**_flag_changes(row, body, now), **check_value_changes(engine.sealer, row, body)}
+        files = await _file_names(conn, row)
+        values = {**_flag_changes(row, body, now), **check_value_changes(engine.sealer, row, body, files)}
         if "steps" in body:
             values["snapshot"] = _replace_steps(engine.sealer, row, body["steps"])
         snapshot = values.get("snapshot", row["snapshot"])

@@ -11,7 +11,7 @@ from .errors import ErrorItem, InvalidRequest
 from .sealing import Sealer, seal_names
 
 
-def _check(kind: str, given: Any, declared: dict[str, Any]) -> list[ErrorItem]:
+def _check(kind: str, given: Any, declared: dict[str, Any], files: set[str]) -> list[ErrorItem]:
     if not isinstance(given, dict):
         return [ErrorItem("VALIDATION_FAILED", f"/{kind}: expected an object of name to value")]
     problems = []
@@ -25,14 +25,24 @@ def _check(kind: str, given: Any, declared: dict[str, Any]) -> list[ErrorItem]:
             )
             continue
         parameter = Parameter.model_validate(declared[name])
-        if value is not None and not matches_type(value, parameter.type):
+        if parameter.type == "file" and value is not None and value not in files:
+            attached = ", ".join(sorted(files)) or "none"
+            problems.append(
+                ErrorItem(
+                    "VALIDATION_FAILED",
+                    f"/{kind}/{name}: file input names a file that is not attached (attached: {attached})",
+                )
+            )
+        elif value is not None and not matches_type(value, parameter.type):
             problems.append(
                 ErrorItem("VALIDATION_FAILED", f"/{kind}/{name}: expected a value of type {parameter.type}")
             )
     return problems
 
 
-def check_value_changes(sealer: Sealer, row: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def check_value_changes(
+    sealer: Sealer, row: dict[str, Any], body: dict[str, Any], files: set[str]
+) -> dict[str, Any]:
     """Return the merged `assignments` and `variables` of `body`, checked against the design.
 
     New values of password inputs and variables are sealed.
@@ -46,7 +56,7 @@ def check_value_changes(sealer: Sealer, row: dict[str, Any], body: dict[str, Any
     ):
         if body.get(kind) is None:
             continue
-        problems += _check(kind, body[kind], declared)
+        problems += _check(kind, body[kind], declared, files)
         secrets = {name for name, parameter in declared.items() if parameter.get("type") == "password"}
         updates[column] = {**row[column], **seal_names(sealer, body[kind], secrets)}
     if problems:
