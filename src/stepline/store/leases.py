@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, case, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stepline.wire.execution import ExecutionStatus
@@ -32,12 +32,13 @@ def _under_tenant_limit(now: int) -> ColumnElement[bool]:
         .scalar_subquery()
     )
     limit = select(tenants.c.max_concurrent).where(tenants.c.id == executions.c.tenant_id).scalar_subquery()
-    return or_(limit.is_(None), running < limit)
+    # CASE evaluates its branches in order on both databases, so the count runs only for
+    # tenants that have a limit; OR gives no such promise.
+    return case((limit.is_(None), True), (running < limit, True), else_=False) == True  # noqa: E712
 
 
 def _claimable(now: int) -> list[ColumnElement[bool]]:
     return [
-        _under_tenant_limit(now),
         executions.c.status.in_(RUNNABLE),
         executions.c.next_run_at <= now,
         or_(
@@ -47,6 +48,8 @@ def _claimable(now: int) -> list[ColumnElement[bool]]:
             # holding it did not end the step in time.
             executions.c.abort_requested.is_(True),
         ),
+        # Last, so the cheap conditions above filter rows before the tenant's count runs.
+        _under_tenant_limit(now),
     ]
 
 
