@@ -12,13 +12,14 @@ import httpx
 from stepline.engine.deps import Engine
 from tests.helpers import BASE, EXAMPLES, create_workflow, load_example, start, wait_for
 
-SEED = Path(__file__).resolve().parent.parent / "data" / "create-by-multi-content.txt"
+# The TCA reference page of the multipart create operation, with its JSON examples.
+REFERENCE_PAGE = Path(__file__).resolve().parent.parent / "data" / "create-by-multi-content.txt"
 INVENTORY = (EXAMPLES / "inventory-report" / "inventory.csv").read_bytes()
 
 
-def seed_response() -> dict[str, Any]:
+def reference_response() -> dict[str, Any]:
     """Return the JSON example of the 200 response on the reference page."""
-    text = SEED.read_text()
+    text = REFERENCE_PAGE.read_text()
     section = text[text.index("Workflow execution successfully created") :]
     start_at = section.index("{")
     depth = 0
@@ -80,18 +81,18 @@ async def test_inventory_example_completes(client: httpx.AsyncClient) -> None:
     assert [entry["msg"] for entry in final["logs"]] == ["execution queued", "execution completed"]
 
 
-async def test_create_response_has_seed_shape(client: httpx.AsyncClient) -> None:
+async def test_create_response_has_reference_shape(client: httpx.AsyncClient) -> None:
     created, final = await run_inventory(client)
-    seed = seed_response()
+    reference = reference_response()
 
-    # The create answer is QUEUED: its step has not ended and has no logs yet, so the
-    # seed's nested step fields are compared on the final read.
+    # The create response is QUEUED: its step has not ended and has no logs yet, so the
+    # reference's nested step fields are compared on the final read.
     top_level = {
-        key: value for key, value in seed.items() if key not in ("stepExecutions", "logs", "endTime")
+        key: value for key, value in reference.items() if key not in ("stepExecutions", "logs", "endTime")
     }
     assert_same_shape(top_level, created)
-    assert set(seed) <= set(created)
-    assert_same_shape(seed, final)
+    assert set(reference) <= set(created)
+    assert_same_shape(reference, final)
     time_pattern = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
     for value in (
         final["creationTime"],

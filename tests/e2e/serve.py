@@ -43,7 +43,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def run_serve(data_dir: Path, database_url: str | None = None, **env: str) -> Iterator[Server]:
-    """Start `stepline serve`, wait until /readyz answers, and stop it at the end."""
+    """Start `stepline serve`, wait until /readyz responds, and stop it at the end."""
     port = free_port()
     environment = {**os.environ, "STEPLINE_BOOTSTRAP_TOKEN": TOKEN, **env}
     if database_url:

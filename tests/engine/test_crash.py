@@ -78,7 +78,7 @@ def start_worker(env: dict[str, str], log_dir: Path, number: int) -> subprocess.
     )
 
 
-async def seed(engine: Engine) -> None:
+async def populate(engine: Engine) -> None:
     await bootstrap(engine, None)
     row = {
         "tenant_id": "default",
@@ -137,7 +137,7 @@ async def test_workers_killed_with_sigkill(pg_url: str, tmp_path: Path) -> None:
         "STEPLINE_POLL_INTERVAL_SECONDS": "0.1",
         "STEPLINE_WORKER_CONCURRENCY": "8",
     }
-    await seed(engine)
+    await populate(engine)
     workers = [start_worker(env, tmp_path, n) for n in range(2)]
     kills = 0
     try:

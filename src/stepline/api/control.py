@@ -9,11 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request, Response
 
 from stepline.engine import control
+from stepline.engine.create import upload_rows
 from stepline.engine.deps import Engine
 from stepline.engine.errors import Conflict, InvalidRequest, NotFound
 from stepline.store import attachments as attachment_store
 from stepline.store import executions as store
-from stepline.store.ids import new_id, now_ms
+from stepline.store.ids import now_ms
 from stepline.wire.execution import (
     ENDED_STATUSES,
     ExecutionStatus,
@@ -187,21 +188,7 @@ async def add_attachments(
                 raise Conflict(
                     "DUPLICATE_FILE_NAME", f"the execution already has files named {', '.join(taken)}"
                 )
-            rows = [
-                {
-                    "id": new_id("att"),
-                    "tenant_id": tenantId,
-                    "owner_kind": "execution",
-                    "owner_id": executionId,
-                    "name": u.name,
-                    "blob_key": u.blob_key,
-                    "size": u.size,
-                    "content_type": u.content_type,
-                    "sha256": u.sha256,
-                    "created_at": now,
-                }
-                for u in result.uploads
-            ]
+            rows = upload_rows(result.uploads, tenantId, "execution", executionId, now)
             await attachment_store.insert_attachments(conn, rows)
     except BaseException:
         reader.discard()

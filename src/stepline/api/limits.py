@@ -12,7 +12,7 @@ class BodyTooLarge(Exception):
 
 
 class JsonBodyLimit:
-    """Answer 413 when a non-multipart request body is larger than `max_bytes`.
+    """Return 413 when a non-multipart request body is larger than `max_bytes`.
 
     Multipart bodies are streamed to the blob store under their own limits, so they pass.
     """

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from stepline.design.parse import DesignError, parse_design
-from stepline.engine.create import invalid
+from stepline.engine.create import invalid, upload_rows
 from stepline.engine.deps import Engine
 from stepline.engine.errors import Conflict, InvalidRequest, NotFound
 from stepline.engine.sealing import Sealer, seal_design
@@ -133,21 +133,7 @@ async def create_workflow_multipart(tenantId: str, caller: Designer, request: Re
         design = _parse(_load_json(result.json_parts["workflow"], "workflow"))
         now = now_ms()
         row = _row(_engine(request).sealer, tenantId, caller, design, new_id("wf"), now)
-        files = [
-            {
-                "id": new_id("att"),
-                "tenant_id": tenantId,
-                "owner_kind": "workflow",
-                "owner_id": row["id"],
-                "name": u.name,
-                "blob_key": u.blob_key,
-                "size": u.size,
-                "content_type": u.content_type,
-                "sha256": u.sha256,
-                "created_at": now,
-            }
-            for u in result.uploads
-        ]
+        files = upload_rows(result.uploads, tenantId, "workflow", row["id"], now)
         row["design"]["attachments"] = {
             **row["design"].get("attachments", {}),
             **{f["name"]: {"id": f["id"], "reference": False} for f in files},

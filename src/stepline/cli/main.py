@@ -120,7 +120,7 @@ def serve(
 
     _configure_logging(log_level)
     settings = _settings(data_dir, host, port)
-    # The folder holds the database, blobs and keys: only its owner may read it.
+    # The folder contains the database, blobs and keys, so only its owner may read it.
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     upgrade(settings.resolved_database_url())
     token_file = settings.data_dir / "admin-token"

@@ -45,6 +45,27 @@ class Upload:
     content_type: str
 
 
+def upload_rows(
+    uploads: list[Upload], tenant_id: str, owner_kind: str, owner_id: str, now: int
+) -> list[dict[str, Any]]:
+    """Return the attachment rows of uploaded files for one workflow or execution."""
+    return [
+        {
+            "id": new_id("att"),
+            "tenant_id": tenant_id,
+            "owner_kind": owner_kind,
+            "owner_id": owner_id,
+            "name": upload.name,
+            "blob_key": upload.blob_key,
+            "size": upload.size,
+            "content_type": upload.content_type,
+            "sha256": upload.sha256,
+            "created_at": now,
+        }
+        for upload in uploads
+    ]
+
+
 def invalid(problems: list[Problem], prefix: str = "") -> InvalidRequest:
     items = [ErrorItem(p.code, f"{prefix}{p.pointer}: {p.message}") for p in problems]
     return InvalidRequest.many(items)  # type: ignore[return-value]
@@ -223,21 +244,7 @@ async def _insert(engine: Engine, row: dict[str, Any], uploads: list[Upload], no
         if status is ExecutionStatus.PAUSED:
             row.update(status=status.value, next_run_at=None)
             logs.append(_log(row, now, "INFO", f"paused before step '{row['current_step_id']}'"))
-    attachment_rows = [
-        {
-            "id": new_id("att"),
-            "tenant_id": row["tenant_id"],
-            "owner_kind": "execution",
-            "owner_id": row["id"],
-            "name": upload.name,
-            "blob_key": upload.blob_key,
-            "size": upload.size,
-            "content_type": upload.content_type,
-            "sha256": upload.sha256,
-            "created_at": now,
-        }
-        for upload in uploads
-    ]
+    attachment_rows = upload_rows(uploads, row["tenant_id"], "execution", row["id"], now)
     async with engine.db.write() as conn:
         if row["idempotency_key"]:
             await store.expire_idempotency_key(

@@ -20,7 +20,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 class StoreUnavailable(Exception):
-    """The database could not be reached or did not answer in time."""
+    """The database could not be reached or did not respond in time."""
 
 
 def normalize_url(url: str) -> str:

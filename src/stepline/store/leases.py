@@ -112,7 +112,7 @@ async def lock_execution(
     """Read the execution row with a row lock (PostgreSQL); the caller decides from it.
 
     Without `with_snapshot` the frozen design is left out: it is the largest column, and
-    a worker that already holds it saves decoding it at every step.
+    a worker that already has it saves decoding it at every step.
     """
     columns = [c for c in executions.c if with_snapshot or c.name != "snapshot"]
     query = (

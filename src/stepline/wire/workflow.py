@@ -33,7 +33,7 @@ class Parameter(StrictModel):
 
 
 class InBinding(StrictModel):
-    """Where a step input takes its value: a workflow input or variable, or a default."""
+    """The source of a step input's value: a workflow input or variable, or a default."""
 
     type: str
     format: str | None = None
@@ -43,7 +43,7 @@ class InBinding(StrictModel):
 
 
 class OutBinding(StrictModel):
-    """Which step output (`name`) is copied into the workflow variable or output of the key."""
+    """A copy of a step output (`name`) into the workflow variable or output of the key."""
 
     name: str
     type: str | None = None
