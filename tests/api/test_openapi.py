@@ -47,3 +47,20 @@ async def test_docs_page_served(client: httpx.AsyncClient) -> None:
 
     assert response.status_code == 200
     assert "swagger" in response.text.lower()
+
+
+async def test_unexpected_error_is_500_with_correlation(client: httpx.AsyncClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from stepline.api import executions
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(executions, "load_execution", broken)
+
+    response = await client.get("/tca/workflows/api/v1/orgs/default/workflowExecution/ex-x")
+
+    assert response.status_code == 500
+    error = response.json()["errors"][0]
+    assert error["code"] == "INTERNAL_ERROR"
+    assert "correlation id" in error["message"]
+    assert "boom" not in error["message"]

@@ -23,7 +23,7 @@ from stepline.wire.execution import WorkflowExecutionCreateRequest
 from stepline.wire.workflow import WorkflowBody
 
 from . import admin, control, executions, logs, workflows
-from .errors import install_error_handlers
+from .errors import ErrorBoundary, install_error_handlers
 from .limits import JsonBodyLimit
 from .oidc import OidcConfig, OidcVerifier
 
@@ -89,6 +89,8 @@ def create_app(engine: Engine, *, run_worker: bool = False) -> FastAPI:
     app.state.oidc = oidc_verifier(engine.settings)
     install_error_handlers(app)
     app.add_middleware(JsonBodyLimit, max_bytes=engine.settings.max_json_body_bytes)
+    # Added last, so it is the outermost of these and also catches errors of the limit.
+    app.add_middleware(ErrorBoundary)
     app.include_router(workflows.router)
     app.include_router(executions.router)
     app.include_router(control.router)

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stepline.engine.errors import StepLineError
 from stepline.store.db import StoreUnavailable
@@ -70,9 +71,37 @@ def install_error_handlers(app: FastAPI) -> None:
         body = error_body([("DATABASE_UNAVAILABLE", "the database is unavailable; retry later")])
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        correlation = uuid.uuid4().hex[:12]
-        logger.exception("internal_error correlation=%s path=%s", correlation, request.url.path)
-        message = f"internal error; quote correlation id {correlation} when reporting it"
-        return JSONResponse(error_body([("INTERNAL_ERROR", message)]), status_code=500)
+
+class ErrorBoundary:
+    """Turn an unexpected exception into a 500 with a correlation id, logged once.
+
+    A handler registered for Exception would make Starlette re-raise after answering, so
+    the server would log every traceback a second time.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            correlation = uuid.uuid4().hex[:12]
+            logger.exception("internal_error correlation=%s path=%s", correlation, scope.get("path"))
+            if started:
+                # The status line is sent already; closing the connection is all that is left.
+                return
+            message = f"internal error; quote correlation id {correlation} when reporting it"
+            response = JSONResponse(error_body([("INTERNAL_ERROR", message)]), status_code=500)
+            await response(scope, receive, send)
