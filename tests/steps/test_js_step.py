@@ -410,3 +410,13 @@ async def test_js_sandbox_reused_after_script_error(runner, context):
     await assert_pool_still_works(runner, context)
 
     assert set(psutil.Process().children()) == idle_before
+
+
+async def test_js_deeply_nested_result_is_invalid(runner, context, step_log):
+    script = "let v = 1; for (let i = 0; i < 2000; i++) v = [v]; return {v: v};"
+
+    with pytest.raises(StepFailure) as failure:
+        await run_script(runner, context, script)
+
+    assert failure.value.code == "SCRIPT_RESULT_INVALID"
+    assert "nested too deeply" in failure.value.message

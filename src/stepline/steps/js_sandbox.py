@@ -272,6 +272,8 @@ def reply_for_wrapper(text: Any, memory_bytes: int) -> str:
         return error_reply(
             "SCRIPT_RESULT_INVALID", "the returned object contains text that is not valid Unicode"
         )
+    except RecursionError:
+        return error_reply("SCRIPT_RESULT_INVALID", "the returned object is nested too deeply")
     if not isinstance(reply, dict):
         return unreadable
     error = reply.get("error")
