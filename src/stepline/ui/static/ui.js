@@ -52,8 +52,9 @@
       if (statusChanged) window.htmx.trigger(document.body, "status-changed");
     }
 
-    function openStateStream() {
-      if (events && events.readyState !== EventSource.CLOSED) return;
+    function openStateStream(restart) {
+      if (events && restart) events.close();
+      else if (events && events.readyState !== EventSource.CLOSED) return;
       events = new EventSource(page.dataset.eventsUrl);
       events.addEventListener("state", (event) => onState(event.data));
       events.addEventListener("end", () => events.close());
@@ -68,8 +69,9 @@
       if (follow.checked) log.scrollTop = log.scrollHeight;
     }
 
-    function openLogStream() {
-      if (logSource && logSource.readyState !== EventSource.CLOSED) return;
+    function openLogStream(restart) {
+      if (logSource && restart) logSource.close();
+      else if (logSource && logSource.readyState !== EventSource.CLOSED) return;
       logStatus.textContent = "Following the log…";
       logSource = new EventSource(page.dataset.logUrl);
       logSource.addEventListener("log", (event) => {
@@ -90,9 +92,11 @@
     });
 
     // An action (resume, retry, ...) can make an ended execution run again: listen again.
+    // A stream that is still open may have read the status from before the action and be
+    // about to end, so both streams start anew.
     document.body.addEventListener("execution-action", () => {
-      openStateStream();
-      openLogStream();
+      openStateStream(true);
+      openLogStream(true);
       window.htmx.trigger(document.body, "execution-changed");
       window.htmx.trigger(document.body, "status-changed");
     });
