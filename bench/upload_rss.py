@@ -197,7 +197,7 @@ def download(client: httpx.Client, server: Server, execution_id: str) -> tuple[i
 class HealthProbe:
     """Latency probe: times `GET /healthz` every `interval` seconds in a thread.
 
-    The server's event loop serves this request, so a slow answer during the upload means
+    The server's event loop serves this request, so a slow response during the upload means
     the upload kept the loop busy.
     """
 

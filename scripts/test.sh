@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: OpenSSH's sshd for the SSH/SCP tests, Debian's Chromium for the web UI
-# tests (Playwright drives it; it never downloads a browser of its own).
+# System packages: OpenSSH's sshd for the SSH/SCP tests, and Debian's Chromium for the web
+# UI tests. Playwright drives that Chromium, so it never downloads a browser of its own.
 missing=""
 [ -x /usr/sbin/sshd ] || missing="$missing openssh-server"
 [ -x /usr/bin/chromium ] || missing="$missing chromium"

@@ -75,7 +75,7 @@ def install_error_handlers(app: FastAPI) -> None:
 class ErrorBoundary:
     """Turn an unexpected exception into a 500 with a correlation id, logged once.
 
-    A handler registered for Exception would make Starlette re-raise after answering, so
+    A handler registered for Exception would make Starlette re-raise after responding, so
     the server would log every traceback a second time.
     """
 

@@ -1,7 +1,7 @@
 """A streaming multipart/form-data reader.
 
 File parts go to the blob store while the request arrives, so memory does not grow with
-file size; the JSON part is kept in memory up to its own limit. On any error the caller
+file size. The JSON part is kept in memory up to its own limit. On any error the caller
 calls `discard()`, which deletes every blob this request wrote.
 """
 

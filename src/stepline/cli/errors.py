@@ -18,7 +18,7 @@ class ExitCode(IntEnum):
     server responded with a 5xx error other than 502, 503 and 504.
     USAGE: invalid options or arguments, an invalid design, or a 4xx response.
     UNREACHABLE: the connection was refused, timed out or broke, or a 502, 503 or
-    504 response said that the service is unavailable.
+    504 response reported that the service is unavailable.
     INTERRUPTED: stopped with Ctrl-C (128 + SIGINT, as shells report it).
     """
 

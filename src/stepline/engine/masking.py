@@ -12,7 +12,7 @@ class Masker:
     """Replaces every occurrence of known secret values with MASK."""
 
     def __init__(self, secrets: Iterable[Any]) -> None:
-        # Longest first, so a secret that contains another is replaced whole.
+        # Sorted by decreasing length, so a secret that contains another is replaced whole.
         texts = {str(value) for value in secrets if value not in (None, "")}
         self._secrets = sorted(texts, key=len, reverse=True)
 

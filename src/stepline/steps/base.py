@@ -1,8 +1,8 @@
 """The contract between the engine and a step runner.
 
 A runner gets resolved inputs and a `StepContext`, and returns the step's outputs or
-raises `StepFailure`. It knows nothing of the database. Cancellation arrives as
-`asyncio.CancelledError`; a runner stops its work (process, channel) before re-raising.
+raises `StepFailure`. It does not use the database. Cancellation arrives as
+`asyncio.CancelledError`, and a runner stops its work (process, channel) before re-raising.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ class StepLimits:
 
 @dataclass
 class StepContext:
-    """What a runner may use besides its inputs."""
+    """The services a runner may use besides its inputs."""
 
     tenant_id: str
     execution_id: str

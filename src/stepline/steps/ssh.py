@@ -33,7 +33,7 @@ from .ssh_connect import invalid_input, open_connection, parse_target
 
 # The outputs keep at most this much of each stream. The step log still gets every line.
 MAX_CAPTURED_BYTES = 16 * 1024**2
-# A line longer than this goes to the log in pieces; the engine then cuts each piece at its
+# A line longer than this goes to the log in pieces. The engine then cuts each piece at its
 # configured per-line limit (64 KiB by default) with a visible marker.
 MAX_LOG_LINE_BYTES = 1024 * 1024
 READ_CHUNK_BYTES = 64 * 1024

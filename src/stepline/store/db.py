@@ -1,7 +1,7 @@
 """Database engines for SQLite and PostgreSQL from one code path.
 
-SQLite runs in WAL mode with a busy timeout, and every write transaction starts with
-`BEGIN IMMEDIATE`: the write lock is taken at the start, so two writers never both read
+SQLite runs in WAL mode with a busy timeout. Every write transaction starts with
+`BEGIN IMMEDIATE`, which takes the write lock at the start. So two writers never both read
 a row and then fail to upgrade their lock halfway through a transaction.
 """
 

@@ -1,7 +1,7 @@
 """The work claim and the lease of a worker on an execution.
 
-A worker owns an execution only through a row it flipped itself with the claim statement;
-every later write it makes checks that `lease_owner` is still the token of that claim.
+A worker owns an execution only through a row that its own claim statement changed.
+Every later write it makes checks that `lease_owner` is still the token of that claim.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ async def claim_next(
 
     `lease_token` must be new for every claim, so that two claims of one execution by
     the same worker process stay distinct. While an abort is pending,
-    `next_run_at` holds the abort's deadline.
+    `next_run_at` contains the abort's deadline.
 
     On PostgreSQL the candidate row is locked with FOR UPDATE SKIP LOCKED, so concurrent
     workers pick different rows instead of waiting on each other. The conditions are

@@ -60,7 +60,7 @@ def _text(value: Any) -> str:
 def parameter_fields(parameters: dict[str, Any], values: dict[str, Any] | None = None) -> list[Field]:
     """Return one field per parameter, filled with `values` or else the parameter's default.
 
-    Password fields start empty whatever the value: a placeholder tells whether a value or
+    Password fields start empty whatever the value: a placeholder shows whether a value or
     a default is kept when the field stays blank.
     """
     fields = []
