@@ -167,6 +167,32 @@ def test_ui_retry_with_edited_value(tmp_path: Path) -> None:
     assert final["stepExecutions"][2]["outputs"] == {"doubled": 6}
 
 
+
+def test_ui_retry_form_keeps_edits(tmp_path: Path) -> None:
+    """A change that leaves the status alone refreshes the summary, never the form being edited."""
+    with ui_session(tmp_path) as ui:
+        ui.sign_in()
+        workflow_id = create_workflow_through_api(ui, checked_design())
+        execution_id = start_through_api(ui, workflow_id, {"n": -1}, pauseAtFailure=True)
+        ui.page.goto(f"{ui.base}/executions/{execution_id}")
+        ui.wait_for_status("PAUSED")
+        ui.page.fill("#retry-field-n", "5")
+
+        # Another operator sets a breakpoint on a step that has run: the status stays PAUSED.
+        changed = ui.api.patch(
+            f"{ui.server.api}/workflowExecution/{execution_id}", json={"debugStepIds": ["prepare"]}
+        )
+        ui.page.wait_for_selector("#live-summary:has-text('breakpoints: prepare')")
+        field_value = ui.page.input_value("#retry-field-n")
+        ui.page.click("#retry-button")
+        ui.wait_for_status("COMPLETED")
+        final = ui.api.get(f"{ui.server.api}/workflowExecution/{execution_id}").json()
+
+    assert changed.status_code == 200, changed.text
+    assert field_value == "5"
+    assert final["assignments"]["n"] == 5
+    assert final["stepExecutions"][-2]["outputs"] == {"doubled": 10}
+
 def test_ui_abort_running_step(tmp_path: Path) -> None:
     design = {
         "name": "Busy",

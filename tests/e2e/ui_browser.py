@@ -136,8 +136,29 @@ class UI:
         self.page.mouse.click(point["x"], point["y"])
 
     def wait_for_status(self, status: str, timeout_ms: int = 30_000) -> None:
-        """Wait until the execution page shows `status` (its badge carries the word)."""
-        self.page.wait_for_selector(f'#live-summary [data-status="{status}"]', timeout=timeout_ms)
+        """Wait until the execution page shows `status` (its badge carries the word).
+
+        On a timeout the failure message contains the status on the page, the status from the
+        API and the end of the server log, to tell a stale page from a stuck execution.
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_selector(f'#live-summary [data-status="{status}"]', timeout=timeout_ms)
+        except PlaywrightTimeout:
+            page_statuses = self.page.eval_on_selector_all(
+                "#live-summary [data-status]", "(nodes) => nodes.map((node) => node.dataset.status)"
+            )
+            execution_id = self.page.url.rsplit("/", 1)[1]
+            response = self.api.get(f"{self.server.api}/workflowExecution/{execution_id}")
+            api_status = response.status_code
+            if response.status_code == 200:
+                api_status = response.json().get("status")
+            log_tail = self.server.log_path.read_text(errors="replace")[-4000:]
+            raise AssertionError(
+                f"the page never showed {status}: it shows {page_statuses}, the API returns {api_status}. "
+                f"the server log ends with:\n{log_tail}"
+            ) from None
 
     def wait_for_graph(
         self, predicate: Callable[[dict[str, str]], bool], timeout: float = 30.0

@@ -100,6 +100,18 @@ def execution_response(
 
 async def load_execution(db: Database, tenant_id: str, execution_id: str) -> WorkflowExecution | None:
     """Read an execution with its steps, recent logs and attachments in one transaction."""
+    loaded = await load_execution_revision(db, tenant_id, execution_id)
+    return loaded[0] if loaded else None
+
+
+async def load_execution_revision(
+    db: Database, tenant_id: str, execution_id: str
+) -> tuple[WorkflowExecution, int] | None:
+    """Read an execution as `load_execution` does, with the row's version from the same read.
+
+    Every change of the execution or of its step executions raises the version, so of two
+    reads the one with the higher version is the newer.
+    """
     async with db.read() as conn:
         row = await store.get_execution(conn, tenant_id, execution_id)
         if row is None:
@@ -107,4 +119,4 @@ async def load_execution(db: Database, tenant_id: str, execution_id: str) -> Wor
         steps = await store.list_step_executions(conn, tenant_id, [execution_id])
         logs, truncated = await log_store.recent_logs(conn, tenant_id, execution_id)
         attachments = await attachment_store.list_attachments(conn, tenant_id, "execution", execution_id)
-    return execution_response(row, steps, logs, truncated, attachments)
+    return execution_response(row, steps, logs, truncated, attachments), int(row["version"])

@@ -81,9 +81,13 @@ def step_states(execution: WorkflowExecution) -> dict[str, dict[str, str]]:
     return states
 
 
-def graph_state(execution: WorkflowExecution) -> dict[str, Any]:
-    """Return what the page needs to colour the graph: status, step states and breakpoints."""
+def graph_state(execution: WorkflowExecution, revision: int) -> dict[str, Any]:
+    """Return what the page needs to colour the graph: status, step states and breakpoints.
+
+    `revision` is the execution's version when it was read; the page keeps the newest state.
+    """
     return {
+        "revision": revision,
         "status": execution.status.value,
         "steps": step_states(execution),
         "breakpoints": list(execution.debugStepIds),

@@ -12,6 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from stepline.api import executions as api_executions
 from stepline.api import workflows as api_workflows
+from stepline.api.shape import load_execution_revision
 from stepline.engine.errors import NotFound
 from stepline.wire.execution import ExecutionStatus, WorkflowExecution
 
@@ -97,9 +98,12 @@ async def executions_page(
 
 
 async def _execution_context(request: Request, session: Session, execution_id: str) -> dict[str, Any]:
-    execution = await api_executions.get_execution(
-        session.tenant_id, execution_id, session.principal, request
-    )
+    loaded = await load_execution_revision(engine_of(request).db, session.tenant_id, execution_id)
+    if loaded is None:
+        raise NotFound(
+            "EXECUTION_NOT_FOUND", f"execution '{execution_id}' not found in tenant '{session.tenant_id}'"
+        )
+    execution, revision = loaded
     design = await execution_design(engine_of(request), session.tenant_id, execution_id)
     return {
         "session": session,
@@ -107,7 +111,7 @@ async def _execution_context(request: Request, session: Session, execution_id: s
         "execution": execution,
         "design": design,
         "actions": allowed_actions(execution),
-        "state": graph_state(execution),
+        "state": graph_state(execution, revision),
         "input_fields": parameter_fields(design.get("inputs") or {}, execution.assignments),
         "variable_fields": parameter_fields(design.get("variables") or {}, execution.variables),
         "step_ids": list((design.get("steps") or {}).keys()),

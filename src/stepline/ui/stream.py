@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from stepline.api import logs as api_logs
-from stepline.api.shape import load_execution
+from stepline.api.shape import load_execution, load_execution_revision
 from stepline.engine.errors import NotFound
 
 from .graph import graph_state
@@ -43,11 +43,12 @@ async def _state_events(request: Request, tenant_id: str, execution_id: str) -> 
     last = None
     quiet_since = time.monotonic()
     while not await request.is_disconnected():
-        execution = await load_execution(db, tenant_id, execution_id)
-        if execution is None:
+        loaded = await load_execution_revision(db, tenant_id, execution_id)
+        if loaded is None:
             yield _event("end", {"status": None})
             return
-        state = graph_state(execution)
+        execution, revision = loaded
+        state = graph_state(execution, revision)
         if state != last:
             yield _event("state", state)
             last = state

@@ -31,32 +31,53 @@
     const follow = document.getElementById("log-follow");
     const logStatus = document.getElementById("log-status");
     const stateScript = document.getElementById("graph-state");
+    // The newest state the page has received: status, step states, breakpoints, and the
+    // execution's revision, which every change raises. It comes from the events stream and
+    // from refreshed regions. A state with a lower revision never replaces it.
     let state = stateScript ? JSON.parse(stateScript.textContent) : null;
-    let stateText = JSON.stringify(state);
     let events = null;
     let logSource = null;
     let lastLogId = 0;
     let toggleBreakpoint = null;
+    // A region rendered from an older read than `state` is requested again after RECHECK_MS,
+    // at most MAX_RECHECKS times in a row.
+    const RECHECK_MS = 300;
+    const MAX_RECHECKS = 10;
+    let rechecks = 0;
 
     applyState(cy, state);
 
-    function onState(text) {
-      const next = JSON.parse(text);
-      const nextText = JSON.stringify(next);
-      if (nextText === stateText) return;
-      const statusChanged = !state || state.status !== next.status;
+    function revisionOf(element) {
+      return element ? Number(element.dataset.revision) : Infinity;
+    }
+
+    // The summary (with the steps table and the step panel) is stale when it was read before
+    // `state`. The controls are stale only when the status differs too, so that edits in their
+    // forms survive changes that leave the status alone.
+    function staleRegions() {
+      const stale = [];
+      if (!state) return stale;
+      if (revisionOf(document.getElementById("live-summary")) < state.revision) stale.push("execution-changed");
+      const controls = document.getElementById("controls");
+      if (revisionOf(controls) < state.revision && controls.dataset.status !== state.status) {
+        stale.push("status-changed");
+      }
+      return stale;
+    }
+
+    function onState(next) {
+      if (state && next.revision <= state.revision) return;
       state = next;
-      stateText = nextText;
+      rechecks = 0;
       applyState(cy, state);
-      window.htmx.trigger(document.body, "execution-changed");
-      if (statusChanged) window.htmx.trigger(document.body, "status-changed");
+      for (const name of staleRegions()) window.htmx.trigger(document.body, name);
     }
 
     function openStateStream(restart) {
       if (events && restart) events.close();
       else if (events && events.readyState !== EventSource.CLOSED) return;
       events = new EventSource(page.dataset.eventsUrl);
-      events.addEventListener("state", (event) => onState(event.data));
+      events.addEventListener("state", (event) => onState(JSON.parse(event.data)));
       events.addEventListener("end", () => events.close());
     }
 
@@ -108,20 +129,19 @@
       }
     }
 
-    // A refresh rendered before the newest change shows an older status: ask again shortly.
-    function recheckControls() {
-      const controls = document.getElementById("controls");
-      if (controls && state && controls.dataset.status !== state.status) {
-        window.setTimeout(() => window.htmx.trigger(document.body, "status-changed"), 300);
-      }
-    }
-
-    // The summary region carries the state too (after any refresh, with or without events).
-    document.body.addEventListener("htmx:afterSwap", (event) => {
+    // htmx makes a swapped-in region listen for its triggers only once it settles. An event
+    // sent before that is lost, so this handler runs after the settle.
+    document.body.addEventListener("htmx:afterSettle", (event) => {
       const target = event.detail.target;
       const script = document.getElementById("graph-state");
-      if (script && target && target.id === "live-summary") onState(script.textContent);
-      if (target && target.id === "controls") recheckControls();
+      if (target && target.id === "live-summary" && script) onState(JSON.parse(script.textContent));
+      const stale = staleRegions();
+      if (stale.length && rechecks < MAX_RECHECKS) {
+        rechecks += 1;
+        window.setTimeout(() => {
+          for (const name of staleRegions()) window.htmx.trigger(document.body, name);
+        }, RECHECK_MS);
+      }
       linkEditor();
     });
 
