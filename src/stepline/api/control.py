@@ -217,5 +217,6 @@ async def delete_attachment(
                 "ATTACHMENT_CONSUMED", f"attachment {name!r} was already passed to a step and stays"
             )
         await attachment_store.delete_attachment(conn, tenantId, "execution", executionId, name)
-    engine.blobs.delete(row["blob_key"])
+        unused = await attachment_store.unreferenced_keys(conn, [row["blob_key"]])
+    engine.blobs.delete_many(unused)
     return Response(status_code=204)

@@ -18,9 +18,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from stepline.engine.create import Upload
 from stepline.engine.errors import InvalidRequest, TooLarge, UnsupportedMediaType
 from stepline.store.blobs import BlobStore, BlobWriter
-from stepline.wire.values import json_problem
-
-MAX_FILE_NAME_CHARS = 1024
+from stepline.wire.values import MAX_FILE_NAME_CHARS, json_problem
 
 
 @dataclass(frozen=True)

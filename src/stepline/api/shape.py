@@ -88,7 +88,7 @@ def execution_response(
         creationUser=row["creation_user"],
         currentStepId=row["current_step_id"],
         assignments=mask_sealed(_mask_names(row["assignments"], secrets)),
-        attachments={a["name"]: {"id": a["id"], "reference": False} for a in attachments},
+        attachments={a["name"]: {"id": a["id"], "reference": bool(a["reference"])} for a in attachments},
         variables=mask_sealed(_mask_names(row["variables"], secrets)),
         outputs=mask_sealed(row["outputs"]),
         stepExecutions=[_step(s, by_step.get(s["seq"], []), s["seq"] in truncated) for s in steps],

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from stepline.design.assignments import check_assignments, secret_names
-from stepline.design.problems import Problem
+from stepline.design.problems import Problem, json_pointer
 from stepline.design.validate import validate_design
 from stepline.store import attachments as attachment_store
 from stepline.store import executions as store
@@ -19,8 +20,8 @@ from stepline.store.ids import new_id, now_ms
 from stepline.store.notify import notify_work
 from stepline.wire.common import parse_time
 from stepline.wire.execution import ExecutionStatus, WorkflowExecutionCreateRequest
-from stepline.wire.values import json_problem
-from stepline.wire.workflow import WorkflowBody
+from stepline.wire.values import file_name_problem, json_problem
+from stepline.wire.workflow import AttachmentRef, WorkflowBody
 
 from .deps import Engine
 from .errors import ErrorItem, InvalidRequest, NotFound
@@ -115,6 +116,83 @@ def _check_debug_steps(request: WorkflowExecutionCreateRequest, workflow: Workfl
         raise invalid(problems)
 
 
+def _check_references(request: WorkflowExecutionCreateRequest, uploaded: set[str]) -> None:
+    """Check the shape of `attachments`: each entry refers to a workflow attachment by id.
+
+    Whether each id is an attachment of the workflow is checked in the transaction that
+    stores the execution.
+    """
+    problems = []
+    for name, entry in request.attachments.items():
+        pointer = json_pointer("attachments", name)
+        name_problem = file_name_problem(name)
+        id_problem = json_problem(entry.id)
+        if name_problem:
+            problems.append(Problem(pointer, f"the attachment name {name_problem}; rename it"))
+        elif name in uploaded:
+            problems.append(
+                Problem(pointer, f"{name!r} is also the name of an uploaded file; rename one of them")
+            )
+        elif id_problem:
+            problems.append(
+                Problem(f"{pointer}/id", f"the id {id_problem}; give the id of a workflow attachment")
+            )
+        elif not entry.reference:
+            problems.append(
+                Problem(
+                    f"{pointer}/reference",
+                    "must be true: an entry here refers to an attachment of the workflow by id; "
+                    "upload a new file as a multipart part named 'files'",
+                )
+            )
+    if problems:
+        raise invalid(problems)
+
+
+async def _referenced_rows(
+    conn: AsyncConnection, row: dict[str, Any], references: dict[str, AttachmentRef], now: int
+) -> list[dict[str, Any]]:
+    """Return the execution's attachment rows that share the blobs of workflow attachments.
+
+    Raises InvalidRequest, inside the caller's transaction, for an id that is not an
+    attachment of the execution's workflow.
+    """
+    if not references:
+        return []
+    ids = [entry.id for entry in references.values()]
+    found = await attachment_store.lock_workflow_attachments(conn, row["tenant_id"], row["workflow_id"], ids)
+    problems = [
+        Problem(
+            json_pointer("attachments", name, "id"),
+            f"{entry.id!r} is not an attachment of workflow '{row['workflow_id']}'; "
+            "its attachments are listed in the workflow's 'attachments'",
+        )
+        for name, entry in references.items()
+        if entry.id not in found
+    ]
+    if problems:
+        raise invalid(problems)
+    rows = []
+    for name, entry in references.items():
+        source = found[entry.id]
+        rows.append(
+            {
+                "id": new_id("att"),
+                "tenant_id": row["tenant_id"],
+                "owner_kind": "execution",
+                "owner_id": row["id"],
+                "name": name,
+                "blob_key": source["blob_key"],
+                "size": source["size"],
+                "content_type": source["content_type"],
+                "sha256": source["sha256"],
+                "created_at": now,
+                "reference": True,
+            }
+        )
+    return rows
+
+
 def _context_variables(request: WorkflowExecutionCreateRequest) -> dict[str, Any]:
     return {key: request.context[key] for key in ("vnfId", "nsId") if key in request.context}
 
@@ -142,15 +220,11 @@ async def create_execution(
         if problem:
             raise InvalidRequest("VALIDATION_FAILED", f"/{field}: the value {problem}")
     workflow_row, workflow = await load_design(engine, tenant_id, request.workflowId)
-    if request.attachments:
-        raise InvalidRequest(
-            "VALIDATION_FAILED",
-            "/attachments: references to stored attachments are not supported yet; "
-            "upload the files as multipart parts named 'files'",
-        )
+    uploaded = {upload.name for upload in uploads}
+    _check_references(request, uploaded)
     _check_debug_steps(request, workflow)
     assignments, problems = check_assignments(
-        workflow, request.assignments, {upload.name for upload in uploads}
+        workflow, request.assignments, uploaded | set(request.attachments)
     )
     if problems:
         raise invalid(problems)
@@ -162,7 +236,7 @@ async def create_execution(
     )
     row["idempotency_key"] = idempotency_key
     try:
-        await _insert(engine, row, uploads, now)
+        await _insert(engine, row, uploads, request.attachments, now)
     except IntegrityError:
         if idempotency_key:
             existing = await _find_existing(engine, tenant_id, idempotency_key)
@@ -230,7 +304,13 @@ def _execution_row(
     }
 
 
-async def _insert(engine: Engine, row: dict[str, Any], uploads: list[Upload], now: int) -> None:
+async def _insert(
+    engine: Engine,
+    row: dict[str, Any],
+    uploads: list[Upload],
+    references: dict[str, AttachmentRef],
+    now: int,
+) -> None:
     logs = [_log(row, now, "INFO", "execution queued")]
     first_step = None
     if row["current_step_id"] is None:
@@ -250,8 +330,10 @@ async def _insert(engine: Engine, row: dict[str, Any], uploads: list[Upload], no
             await store.expire_idempotency_key(
                 conn, row["tenant_id"], row["idempotency_key"], now - IDEMPOTENCY_MS
             )
+        referenced = await _referenced_rows(conn, row, references, now)
         await store.insert_execution(conn, row)
         await attachment_store.insert_attachments(conn, attachment_rows)
+        await attachment_store.insert_attachments(conn, referenced)
         if first_step is not None:
             await store.insert_step_execution(conn, first_step)
         await log_store.insert_logs(conn, logs)

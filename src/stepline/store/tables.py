@@ -205,7 +205,11 @@ attachments = Table(
     Column("created_at", BigInteger, nullable=False),
     # Set when a step first receives the file; a consumed attachment can no longer be removed.
     Column("consumed_at", BigInteger),
+    # True for an execution attachment that refers to a workflow attachment and shares its
+    # blob. A blob is deleted only once no row refers to it.
+    Column("reference", Boolean, nullable=False, server_default=text("false")),
     CheckConstraint("owner_kind IN ('execution', 'workflow')", name="owner_kind"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
     Index("ix_attachments_owner", "tenant_id", "owner_kind", "owner_id", "name", unique=True),
+    Index("ix_attachments_blob", "blob_key"),
 )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 # Deeper values are rejected: nothing an operator sends needs more, and deeper ones
 # exhaust Python's recursion limit in the encoders.
 MAX_DEPTH = 64
+# Maximum length of an attachment name, in characters.
+MAX_FILE_NAME_CHARS = 1024
 
 
 def _text_problem(text: str) -> str | None:
@@ -45,4 +48,17 @@ def json_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
                 stack.append((child, depth + 1))
         elif isinstance(item, list):
             stack.extend((child, depth + 1) for child in item)
+    return None
+
+
+def file_name_problem(name: str) -> str | None:
+    """Return why `name` cannot name an attachment, or None when it can."""
+    if json_problem(name):
+        return "is not valid Unicode text"
+    if not name.strip():
+        return "is empty"
+    if len(name) > MAX_FILE_NAME_CHARS:
+        return f"has {len(name)} characters, more than {MAX_FILE_NAME_CHARS}"
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        return "contains control characters"
     return None
