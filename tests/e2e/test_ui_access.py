@@ -141,6 +141,9 @@ def test_ui_viewer_reads_but_cannot_act(server: Server) -> None:
         resume = client.post(
             f"/ui/orgs/default/executions/{execution_id}/resume", headers={"X-CSRF-Token": csrf}
         )
+        delete = client.post(
+            f"/ui/orgs/default/executions/{execution_id}/delete", headers={"X-CSRF-Token": csrf}
+        )
         upload = client.get("/ui/orgs/default/workflows/new")
 
     assert page.status_code == 200
@@ -149,6 +152,7 @@ def test_ui_viewer_reads_but_cannot_act(server: Server) -> None:
     assert "Upload design" not in workflows.text
     assert resume.status_code == 403
     assert "needs the role 'operator'" in html.unescape(resume.text)
+    assert delete.status_code == 403
     assert upload.status_code == 403
     assert status_of(server, execution_id) == "PAUSED"
 

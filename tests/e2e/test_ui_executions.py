@@ -193,6 +193,32 @@ def test_ui_retry_form_keeps_edits(tmp_path: Path) -> None:
     assert final["assignments"]["n"] == 5
     assert final["stepExecutions"][-2]["outputs"] == {"doubled": 10}
 
+
+def test_ui_delete_ended_execution(tmp_path: Path) -> None:
+    with ui_session(tmp_path) as ui:
+        ui.sign_in()
+        workflow_id = create_workflow_through_api(ui, checked_design())
+        paused_id = start_through_api(ui, workflow_id, {"n": -1}, pauseAtFailure=True)
+        done_id = start_through_api(ui, workflow_id, {"n": 1})
+        ui.page.goto(f"{ui.base}/executions/{paused_id}")
+        ui.wait_for_status("PAUSED")
+        paused_buttons = ui.page.locator("#delete-button").count()
+
+        ui.page.goto(f"{ui.base}/executions/{done_id}")
+        ui.wait_for_status("COMPLETED")
+        ui.page.once("dialog", lambda dialog: dialog.accept())
+        ui.page.click("#delete-button")
+        ui.page.wait_for_url("**/ui/orgs/default/executions")
+        listed = ui.page.locator("#execution-rows").inner_text()
+        deleted_answer = ui.api.get(f"{ui.server.api}/workflowExecution/{done_id}")
+        paused_answer = ui.api.get(f"{ui.server.api}/workflowExecution/{paused_id}")
+
+    assert paused_buttons == 0
+    assert done_id not in listed
+    assert paused_id in listed
+    assert deleted_answer.status_code == 404
+    assert paused_answer.status_code == 200
+
 def test_ui_abort_running_step(tmp_path: Path) -> None:
     design = {
         "name": "Busy",

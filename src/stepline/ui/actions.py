@@ -51,6 +51,8 @@ def allowed_actions(execution: WorkflowExecution) -> set[str]:
     failed = last is not None and last.result in (StepResult.FAILURE, StepResult.ABORTED)
     if execution.status in RETRYABLE_STATUSES and failed:
         actions.add("retry")
+    if execution.status in ENDED_STATUSES:
+        actions.add("delete")
     return actions
 
 
@@ -77,6 +79,14 @@ async def abort(request: Request, session: OperatorSession, executionId: str) ->
     logger.info("ui_abort tenant=%s id=%s immediate=%s", session.tenant_id, executionId, immediate)
     notice = "Aborted." if immediate else "Abort requested; the running step is being stopped."
     return _done(request, session, executionId, notice)
+
+
+@router.post("/delete")
+async def delete(request: Request, session: OperatorSession, executionId: str) -> Response:
+    """Delete an ended execution with its log and attachments, then show the list."""
+    await control.delete(engine_of(request), session.tenant_id, executionId)
+    logger.info("ui_delete tenant=%s id=%s", session.tenant_id, executionId)
+    return redirect(request, f"/ui/orgs/{session.tenant_id}/executions")
 
 
 @router.post("/resume")
