@@ -8,6 +8,7 @@ test gets a database cloned from a migrated template, dropped afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -73,19 +74,37 @@ def pg_template() -> Iterator[str]:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-def db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A migrated, empty database of `db_kind`, made for this test alone."""
+@contextlib.contextmanager
+def _fresh_database(db_kind: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    """Copy the migrated template of `db_kind`, yield its URL, and drop it at the end."""
     if db_kind == "sqlite":
-        path = tmp_path / "stepline.db"
+        path = folder / "stepline.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite+aiosqlite:///{path}"
         return
     template = request.getfixturevalue("pg_template")
     name = f"stepline_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield f"{PG_URL}/{name}"
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield f"{PG_URL}/{name}"
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of `db_kind`, made for this test alone."""
+    with _fresh_database(db_kind, request, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_db_url(
+    db_kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated, empty database of `db_kind`, shared by the tests of one module."""
+    with _fresh_database(db_kind, request, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 def make_settings(tmp_path: Path, db_url: str, **overrides: object) -> Settings:

@@ -14,8 +14,8 @@ from tests.e2e.serve import Server, run_serve
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with run_serve(tmp_path_factory.mktemp("serve") / "data") as running:
+def server(tmp_path_factory: pytest.TempPathFactory, module_db_url: str) -> Iterator[Server]:
+    with run_serve(tmp_path_factory.mktemp("serve") / "data", module_db_url) as running:
         yield running
 
 

@@ -21,8 +21,8 @@ ORGS = "/tca/workflows/api/v1/orgs"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with run_serve(tmp_path / "data") as running:
+def server(tmp_path: Path, db_url: str) -> Iterator[Server]:
+    with run_serve(tmp_path / "data", db_url) as running:
         yield running
 
 

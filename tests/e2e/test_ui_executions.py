@@ -82,10 +82,10 @@ def checked_design() -> dict[str, Any]:
     }
 
 
-def test_ui_breakpoint_resume_completes(tmp_path: Path) -> None:
+def test_ui_breakpoint_resume_completes(tmp_path: Path, db_url: str) -> None:
     inventory = tmp_path / "inventory.csv"
     inventory.write_text("name\nr1\nr2\nr3\n")
-    with ui_session(tmp_path) as ui:
+    with ui_session(tmp_path, db_url) as ui:
         ui.sign_in()
         workflow_id = ui.upload_design(line_count_design(), tmp_path)
         ui.page.goto(f"{ui.base}/workflows/{workflow_id}/start")
@@ -130,8 +130,8 @@ def test_ui_breakpoint_resume_completes(tmp_path: Path) -> None:
     assert "north: 4" in outputs
 
 
-def test_ui_retry_with_edited_value(tmp_path: Path) -> None:
-    with ui_session(tmp_path) as ui:
+def test_ui_retry_with_edited_value(tmp_path: Path, db_url: str) -> None:
+    with ui_session(tmp_path, db_url) as ui:
         ui.sign_in()
         workflow_id = create_workflow_through_api(ui, checked_design())
         ui.page.goto(f"{ui.base}/workflows/{workflow_id}/start")
@@ -168,9 +168,9 @@ def test_ui_retry_with_edited_value(tmp_path: Path) -> None:
 
 
 
-def test_ui_retry_form_keeps_edits(tmp_path: Path) -> None:
+def test_ui_retry_form_keeps_edits(tmp_path: Path, db_url: str) -> None:
     """A change that leaves the status alone refreshes the summary, never the form being edited."""
-    with ui_session(tmp_path) as ui:
+    with ui_session(tmp_path, db_url) as ui:
         ui.sign_in()
         workflow_id = create_workflow_through_api(ui, checked_design())
         execution_id = start_through_api(ui, workflow_id, {"n": -1}, pauseAtFailure=True)
@@ -194,8 +194,8 @@ def test_ui_retry_form_keeps_edits(tmp_path: Path) -> None:
     assert final["stepExecutions"][-2]["outputs"] == {"doubled": 10}
 
 
-def test_ui_delete_ended_execution(tmp_path: Path) -> None:
-    with ui_session(tmp_path) as ui:
+def test_ui_delete_ended_execution(tmp_path: Path, db_url: str) -> None:
+    with ui_session(tmp_path, db_url) as ui:
         ui.sign_in()
         workflow_id = create_workflow_through_api(ui, checked_design())
         paused_id = start_through_api(ui, workflow_id, {"n": -1}, pauseAtFailure=True)
@@ -219,7 +219,7 @@ def test_ui_delete_ended_execution(tmp_path: Path) -> None:
     assert deleted_answer.status_code == 404
     assert paused_answer.status_code == 200
 
-def test_ui_abort_running_step(tmp_path: Path) -> None:
+def test_ui_abort_running_step(tmp_path: Path, db_url: str) -> None:
     design = {
         "name": "Busy",
         "version": "1",
@@ -227,7 +227,7 @@ def test_ui_abort_running_step(tmp_path: Path) -> None:
         "startStepId": "spin",
         "steps": {"spin": busy_js(60_000, nextStepId="after"), "after": {"type": "NOOP"}},
     }
-    with ui_session(tmp_path, STEPLINE_JS_TIME_SECONDS="120") as ui:
+    with ui_session(tmp_path, db_url, STEPLINE_JS_TIME_SECONDS="120") as ui:
         ui.sign_in()
         workflow_id = create_workflow_through_api(ui, design)
         ui.page.goto(f"{ui.base}/workflows/{workflow_id}/start")
@@ -249,8 +249,8 @@ def test_ui_abort_running_step(tmp_path: Path) -> None:
     assert retry_buttons == 1
 
 
-def test_ui_execution_list_updates_and_filters(tmp_path: Path) -> None:
-    with ui_session(tmp_path) as ui:
+def test_ui_execution_list_updates_and_filters(tmp_path: Path, db_url: str) -> None:
+    with ui_session(tmp_path, db_url) as ui:
         ui.sign_in()
         workflow_id = create_workflow_through_api(ui, checked_design())
         failed_id = start_through_api(ui, workflow_id, {"n": -1})
@@ -274,8 +274,8 @@ def test_ui_execution_list_updates_and_filters(tmp_path: Path) -> None:
     assert "status=FAILED" in filtered_url
 
 
-def test_ui_narrow_window(tmp_path: Path) -> None:
-    with ui_session(tmp_path, viewport={"width": 390, "height": 844}) as ui:
+def test_ui_narrow_window(tmp_path: Path, db_url: str) -> None:
+    with ui_session(tmp_path, db_url, viewport={"width": 390, "height": 844}) as ui:
         ui.sign_in()
         workflow_id = create_workflow_through_api(ui, checked_design())
         execution_id = start_through_api(ui, workflow_id, {"n": -1}, pauseAtFailure=True)

@@ -119,12 +119,12 @@ def recorded_in_page(ui: UI) -> list[tuple[str, str]]:
     return [(url, text) for url, text in recorded]
 
 
-def test_ui_password_never_reaches_pages(tmp_path: Path) -> None:
+def test_ui_password_never_reaches_pages(tmp_path: Path, db_url: str) -> None:
     secret = f"s3cr3t-{uuid.uuid4().hex}"
     bodies: list[tuple[str, str]] = []
     events: list[str] = []
     logs: list[str] = []
-    with ui_session(tmp_path) as ui:
+    with ui_session(tmp_path, db_url) as ui:
         ui.sign_in()
         record_responses(ui, bodies)
         workflow_id = ui.upload_design(secret_design(), tmp_path)

@@ -25,8 +25,8 @@ def broken_design() -> dict[str, Any]:
     }
 
 
-def test_ui_sign_in_shows_tenant(tmp_path: Path) -> None:
-    with ui_session(tmp_path) as ui:
+def test_ui_sign_in_shows_tenant(tmp_path: Path, db_url: str) -> None:
+    with ui_session(tmp_path, db_url) as ui:
         ui.page.goto(f"{ui.server.url}/ui/orgs/default/workflows")
         assert "/ui/signin" in ui.page.url
         ui.screenshot("signin")
@@ -45,8 +45,8 @@ def test_ui_sign_in_shows_tenant(tmp_path: Path) -> None:
     assert cookies["stepline_csrf"]["sameSite"] == "Strict"
 
 
-def test_ui_upload_shows_problems_at_lines(tmp_path: Path) -> None:
-    with ui_session(tmp_path) as ui:
+def test_ui_upload_shows_problems_at_lines(tmp_path: Path, db_url: str) -> None:
+    with ui_session(tmp_path, db_url) as ui:
         ui.sign_in()
         path = tmp_path / "broken.json"
         path.write_text(json.dumps(broken_design(), indent=2))
@@ -71,8 +71,8 @@ def test_ui_upload_shows_problems_at_lines(tmp_path: Path) -> None:
     assert listed == []
 
 
-def test_ui_design_page_graph(tmp_path: Path) -> None:
-    with ui_session(tmp_path) as ui:
+def test_ui_design_page_graph(tmp_path: Path, db_url: str) -> None:
+    with ui_session(tmp_path, db_url) as ui:
         ui.sign_in()
         workflow_id = ui.upload_design(load_example("inventory-report"), tmp_path)
         ui.page.wait_for_function("() => window.steplineGraph !== undefined")
@@ -90,8 +90,8 @@ def test_ui_design_page_graph(tmp_path: Path) -> None:
     assert "inventory" in inputs
 
 
-def test_ui_workflow_search_and_tags(tmp_path: Path) -> None:
-    with ui_session(tmp_path) as ui:
+def test_ui_workflow_search_and_tags(tmp_path: Path, db_url: str) -> None:
+    with ui_session(tmp_path, db_url) as ui:
         ui.sign_in()
         inventory = load_example("inventory-report")
         ui.api.put(f"{ui.server.api}/workflow", json=inventory).raise_for_status()

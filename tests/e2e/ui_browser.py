@@ -174,12 +174,18 @@ class UI:
 
 
 @contextlib.contextmanager
-def ui_session(tmp_path: Path, viewport: dict[str, int] | None = None, **env: str) -> Iterator[UI]:
-    """Start a server and a headless Chromium page; stop both at the end, whatever happens."""
+def ui_session(
+    tmp_path: Path, database_url: str, viewport: dict[str, int] | None = None, **env: str
+) -> Iterator[UI]:
+    """Start a server on `database_url` and a headless Chromium page; stop both at the end."""
     sync_playwright = _playwright()
     _check_chromium()
     env.setdefault("STEPLINE_POLL_INTERVAL_SECONDS", "0.1")
-    with run_serve(tmp_path / "data", **env) as server, server.client() as api, sync_playwright() as driver:
+    with (
+        run_serve(tmp_path / "data", database_url, **env) as server,
+        server.client() as api,
+        sync_playwright() as driver,
+    ):
         browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport=viewport or DESKTOP)
