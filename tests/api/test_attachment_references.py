@@ -151,7 +151,7 @@ async def test_removed_reference_keeps_blob(
         (
             {"i.csv": {"id": "att-unknown", "reference": True}},
             "/attachments/i.csv/id",
-            "is not an attachment",
+            "is not the id of a file stored",
         ),
         ({"i.csv": {"id": "STORED", "reference": False}}, "/attachments/i.csv/reference", "must be true"),
         ({"i.csv": {"id": "STORED"}}, "/attachments/i.csv/reference", "must be true"),
@@ -159,6 +159,12 @@ async def test_removed_reference_keeps_blob(
         ({"a\u0000b": {"id": "STORED", "reference": True}}, "/attachments/a", "not valid Unicode"),
         ({"i.csv": {"id": "x\u0000", "reference": True}}, "/attachments/i.csv/id", "NUL"),
         ({"uploaded.csv": {"id": "STORED", "reference": True}}, "/attachments/uploaded.csv", "uploaded file"),
+        ({"a\ud800b": {"id": "STORED", "reference": True}}, "/attachments/a\\ud800b", "not valid Unicode"),
+        ({"..": {"id": "STORED", "reference": True}}, "/attachments/..", "dot segment"),
+        ({".": {"id": "STORED", "reference": True}}, "/attachments/.", "dot segment"),
+        ({"\U00020000" * 300: {"id": "STORED", "reference": True}}, "/attachments/", "1200 bytes in UTF-8"),
+        ({"i.csv": {"id": "STORED", "reference": "yes"}}, "/attachments/i.csv/reference", "valid boolean"),
+        ({"i.csv": {"id": "STORED", "reference": 1}}, "/attachments/i.csv/reference", "valid boolean"),
     ],
 )
 async def test_bad_reference_is_400(
@@ -199,7 +205,7 @@ async def test_reference_to_other_workflow_is_400(
     listing = (await client.get(f"{BASE}/workflowExecution")).json()
 
     assert response.status_code == 400, response.text
-    assert f"not an attachment of workflow '{workflow['id']}'" in error_text(response)
+    assert f"not the id of a file stored with workflow '{workflow['id']}'" in error_text(response)
     assert listing["items"] == []
     assert len(blob_files(engine)) == 2
 
@@ -236,3 +242,36 @@ async def test_create_racing_workflow_delete(client: httpx.AsyncClient, engine: 
     assert listing["items"] == []
     assert blob_files(engine) == []
     assert len(outcomes) == 5
+
+
+async def test_too_many_references_is_400(
+    client: httpx.AsyncClient, engine: Engine, workflow: dict[str, Any]
+) -> None:
+    stored_id = workflow["attachments"]["inventory.csv"]["id"]
+    limit = engine.settings.max_files
+    entries = {f"n{index}": {"id": stored_id, "reference": True} for index in range(limit)}
+    request = reference_request(workflow["id"], entries, "n0")
+    response = await client.post(
+        f"{BASE}/workflowExecution", files=multipart(request, [("uploaded.csv", b"name\nr1\n")])
+    )
+    listing = (await client.get(f"{BASE}/workflowExecution")).json()
+
+    assert response.status_code == 400, response.text
+    assert f"more than the limit of {limit}" in error_text(response)
+    assert listing["items"] == []
+    assert len(blob_files(engine)) == 1
+
+
+async def test_same_file_under_two_names(client: httpx.AsyncClient, workflow: dict[str, Any]) -> None:
+    stored_id = workflow["attachments"]["inventory.csv"]["id"]
+    entries = {name: {"id": stored_id, "reference": True} for name in ("one.csv", "two.csv")}
+    request = reference_request(workflow["id"], entries, "two.csv")
+    response = await client.post(f"{BASE}/workflowExecution", files=multipart(request))
+    assert response.status_code == 200, response.text
+    execution_id = response.json()["id"]
+    final = await wait_for(client, execution_id)
+    first = await client.get(f"{BASE}/workflowExecution/{execution_id}/attachment/one.csv")
+
+    assert final["status"] == "COMPLETED", final
+    assert sorted(final["attachments"]) == ["one.csv", "two.csv"]
+    assert first.content == INVENTORY

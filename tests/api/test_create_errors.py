@@ -114,6 +114,25 @@ async def test_duplicate_file_names(client: httpx.AsyncClient, engine: Engine, i
     await assert_nothing_stored(client, engine)
 
 
+
+@pytest.mark.parametrize(
+    ("file_name", "words"),
+    [
+        ("..", "dot segment"),
+        (".", "dot segment"),
+        ("\U00020000" * 300, "1200 bytes in UTF-8, more than 1024"),
+    ],
+)
+async def test_unusable_file_name(
+    client: httpx.AsyncClient, engine: Engine, inventory_id: str, file_name: str, words: str
+) -> None:
+    request = request_for(inventory_id, assignments={"site": "x", "inventory": file_name})
+    response = await post(client, multipart(request, [(file_name, CSV)]))
+
+    assert response.status_code == 400, response.text
+    assert words in messages(response)
+    await assert_nothing_stored(client, engine)
+
 async def test_file_over_limit(client: httpx.AsyncClient, engine: Engine, inventory_id: str) -> None:
     engine.settings.max_file_bytes = 1024 * 1024
     big = b"x" * (1024 * 1024 + 1)

@@ -12,14 +12,16 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stepline.engine.errors import StepLineError
+from stepline.engine.errors import ErrorItem, StepLineError
 from stepline.store.db import StoreUnavailable
 
 logger = logging.getLogger("stepline.api")
 
 
 def error_body(items: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"errors": [{"code": code, "message": message} for code, message in items]}
+    """Return TCA's error body; messages go through ErrorItem, which escapes lone surrogates."""
+    entries = [ErrorItem(code, message) for code, message in items]
+    return {"errors": [{"code": entry.code, "message": entry.message} for entry in entries]}
 
 
 def pointer_of(location: tuple[Any, ...]) -> str:

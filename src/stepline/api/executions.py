@@ -97,7 +97,14 @@ async def create_execution_json(
 ) -> WorkflowExecution:
     engine = _engine(request)
     execution_id, _ = await create_execution(
-        engine, tenantId, caller.name, body, [], idempotency_key, request.state.tenant.retention_days
+        engine,
+        tenantId,
+        caller.name,
+        body,
+        [],
+        idempotency_key,
+        request.state.tenant.retention_days,
+        request.state.tenant.max_files,
     )
     _wake_worker(request)
     return await _respond(engine, tenantId, execution_id)
@@ -133,7 +140,14 @@ async def create_execution_multipart(
         body = parse_create_request(result.json_parts["workflowExecution"])
         uploads: list[Upload] = result.uploads
         execution_id, created = await create_execution(
-            engine, tenantId, caller.name, body, uploads, idempotency_key, request.state.tenant.retention_days
+            engine,
+            tenantId,
+            caller.name,
+            body,
+            uploads,
+            idempotency_key,
+            request.state.tenant.retention_days,
+            request.state.tenant.max_files,
         )
     except BaseException:
         reader.discard()

@@ -7,7 +7,6 @@ calls `discard()`, which deletes every blob this request wrote.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
@@ -18,7 +17,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from stepline.engine.create import Upload
 from stepline.engine.errors import InvalidRequest, TooLarge, UnsupportedMediaType
 from stepline.store.blobs import BlobStore, BlobWriter
-from stepline.wire.values import MAX_FILE_NAME_CHARS, json_problem
+from stepline.wire.values import file_name_problem, shown_text
 
 
 @dataclass(frozen=True)
@@ -101,20 +100,11 @@ def parse_disposition(value: str) -> dict[str, str]:
 
 
 def check_file_name(name: str) -> str:
-    """Return the file name as given, or raise 400 for names that cannot be displayed."""
-    if json_problem(name):
-        raise InvalidRequest("VALIDATION_FAILED", "file name is not valid Unicode text; rename the file")
-    if not name.strip():
-        raise InvalidRequest("VALIDATION_FAILED", "part 'files' has an empty file name; name the file")
-    if len(name) > MAX_FILE_NAME_CHARS:
+    """Return the file name as given, or raise 400 for a name that cannot name an attachment."""
+    problem = file_name_problem(name)
+    if problem:
         raise InvalidRequest(
-            "VALIDATION_FAILED",
-            f"file name of {len(name)} characters is longer than {MAX_FILE_NAME_CHARS}; shorten it",
-        )
-    if any(unicodedata.category(char) == "Cc" for char in name):
-        raise InvalidRequest(
-            "VALIDATION_FAILED",
-            f"file name {name!r} contains control characters; rename the file",
+            "VALIDATION_FAILED", f"part 'files': the file name {shown_text(name)} {problem}; rename the file"
         )
     return name
 

@@ -20,7 +20,7 @@ from stepline.store.ids import new_id, now_ms
 from stepline.store.notify import notify_work
 from stepline.wire.common import parse_time
 from stepline.wire.execution import ExecutionStatus, WorkflowExecutionCreateRequest
-from stepline.wire.values import file_name_problem, json_problem
+from stepline.wire.values import file_name_problem, json_problem, shown_text
 from stepline.wire.workflow import AttachmentRef, WorkflowBody
 
 from .deps import Engine
@@ -116,23 +116,30 @@ def _check_debug_steps(request: WorkflowExecutionCreateRequest, workflow: Workfl
         raise invalid(problems)
 
 
-def _check_references(request: WorkflowExecutionCreateRequest, uploaded: set[str]) -> None:
+def _check_references(request: WorkflowExecutionCreateRequest, uploaded: set[str], max_files: int) -> None:
     """Check the shape of `attachments`: each entry refers to a workflow attachment by id.
 
     Whether each id is an attachment of the workflow is checked in the transaction that
     stores the execution.
     """
+    count = len(request.attachments) + len(uploaded)
+    if request.attachments and count > max_files:
+        raise InvalidRequest(
+            "VALIDATION_FAILED",
+            f"/attachments: {len(request.attachments)} references and {len(uploaded)} uploaded files "
+            f"make {count} attachments, more than the limit of {max_files}; send fewer",
+        )
     problems = []
     for name, entry in request.attachments.items():
         pointer = json_pointer("attachments", name)
         name_problem = file_name_problem(name)
         id_problem = json_problem(entry.id)
         if name_problem:
-            problems.append(Problem(pointer, f"the attachment name {name_problem}; rename it"))
+            message = f"the attachment name {shown_text(name)} {name_problem}; rename it"
+            problems.append(Problem(pointer, message))
         elif name in uploaded:
-            problems.append(
-                Problem(pointer, f"{name!r} is also the name of an uploaded file; rename one of them")
-            )
+            message = f"{shown_text(name)} is also the name of an uploaded file; rename one of them"
+            problems.append(Problem(pointer, message))
         elif id_problem:
             problems.append(
                 Problem(f"{pointer}/id", f"the id {id_problem}; give the id of a workflow attachment")
@@ -159,13 +166,13 @@ async def _referenced_rows(
     """
     if not references:
         return []
-    ids = [entry.id for entry in references.values()]
+    ids = sorted({entry.id for entry in references.values()})
     found = await attachment_store.lock_workflow_attachments(conn, row["tenant_id"], row["workflow_id"], ids)
     problems = [
         Problem(
             json_pointer("attachments", name, "id"),
-            f"{entry.id!r} is not an attachment of workflow '{row['workflow_id']}'; "
-            "its attachments are listed in the workflow's 'attachments'",
+            f"{shown_text(entry.id)} is not the id of a file stored with workflow '{row['workflow_id']}'; "
+            "give the id of a file uploaded with the workflow's multipart create",
         )
         for name, entry in references.items()
         if entry.id not in found
@@ -205,6 +212,7 @@ async def create_execution(
     uploads: list[Upload],
     idempotency_key: str | None = None,
     retention_days: int | None = None,
+    max_files: int | None = None,
 ) -> tuple[str, bool]:
     """Validate and store a new execution; return its id and whether it is new.
 
@@ -221,7 +229,7 @@ async def create_execution(
             raise InvalidRequest("VALIDATION_FAILED", f"/{field}: the value {problem}")
     workflow_row, workflow = await load_design(engine, tenant_id, request.workflowId)
     uploaded = {upload.name for upload in uploads}
-    _check_references(request, uploaded)
+    _check_references(request, uploaded, max_files or engine.settings.max_files)
     _check_debug_steps(request, workflow)
     assignments, problems = check_assignments(
         workflow, request.assignments, uploaded | set(request.attachments)

@@ -10,6 +10,12 @@ class ErrorItem:
     code: str
     message: str
 
+    def __post_init__(self) -> None:
+        # A message can quote a client's text with lone surrogates, which UTF-8 cannot
+        # encode. They are written as \udXXX escapes, so the response can be sent.
+        safe = self.message.encode("utf-8", "backslashreplace").decode("utf-8")
+        object.__setattr__(self, "message", safe)
+
 
 class StepLineError(Exception):
     """An error a client caused or can act on: an HTTP status and one or more entries."""

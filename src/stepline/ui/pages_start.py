@@ -123,6 +123,7 @@ async def start_execution(request: Request, session: OperatorSession, workflowId
             create_request,
             result.uploads,
             retention_days=request.state.tenant.retention_days,
+            max_files=request.state.tenant.max_files,
         )
     finally:
         if not created:

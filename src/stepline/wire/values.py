@@ -9,8 +9,9 @@ from typing import Any
 # Deeper values are rejected: nothing an operator sends needs more, and deeper ones
 # exhaust Python's recursion limit in the encoders.
 MAX_DEPTH = 64
-# Maximum length of an attachment name, in characters.
-MAX_FILE_NAME_CHARS = 1024
+# Maximum length of an attachment name, in bytes of UTF-8. A PostgreSQL btree index entry
+# can be at most 2,704 bytes, and the name shares its entry with the tenant and owner ids.
+MAX_FILE_NAME_BYTES = 1024
 
 
 def _text_problem(text: str) -> str | None:
@@ -57,8 +58,19 @@ def file_name_problem(name: str) -> str | None:
         return "is not valid Unicode text"
     if not name.strip():
         return "is empty"
-    if len(name) > MAX_FILE_NAME_CHARS:
-        return f"has {len(name)} characters, more than {MAX_FILE_NAME_CHARS}"
+    size = len(name.encode("utf-8"))
+    if size > MAX_FILE_NAME_BYTES:
+        return f"has {size} bytes in UTF-8, more than {MAX_FILE_NAME_BYTES}"
     if any(unicodedata.category(char) == "Cc" for char in name):
         return "contains control characters"
+    if name in (".", ".."):
+        # HTTP clients remove such path segments, so the attachment's URL would name its owner.
+        return "is a dot segment ('.' or '..'), which URLs cannot carry"
     return None
+
+
+def shown_text(text: str, limit: int = 80) -> str:
+    """Return `text` quoted for an error message: escaped, and cut after `limit` characters."""
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"... ({len(text)} characters)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from .common import ResponseModel, StrictModel
 
@@ -79,7 +79,7 @@ class Step(StrictModel):
 
 class AttachmentRef(StrictModel):
     id: str
-    reference: bool = False
+    reference: StrictBool = False
 
 
 class WorkflowBody(StrictModel):
