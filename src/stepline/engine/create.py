@@ -37,7 +37,7 @@ IDEMPOTENCY_MS = DAY_MS
 
 @dataclass(frozen=True)
 class Upload:
-    """A file received with the create request, already in the blob store."""
+    """A named file in the blob store: received with a request, or shared with a workflow attachment."""
 
     name: str
     blob_key: str
@@ -47,9 +47,18 @@ class Upload:
 
 
 def upload_rows(
-    uploads: list[Upload], tenant_id: str, owner_kind: str, owner_id: str, now: int
+    uploads: list[Upload],
+    tenant_id: str,
+    owner_kind: str,
+    owner_id: str,
+    now: int,
+    *,
+    reference: bool = False,
 ) -> list[dict[str, Any]]:
-    """Return the attachment rows of uploaded files for one workflow or execution."""
+    """Return the attachment rows of files in the blob store for one workflow or execution.
+
+    `reference` marks rows that share the blob of a workflow attachment.
+    """
     return [
         {
             "id": new_id("att"),
@@ -62,6 +71,7 @@ def upload_rows(
             "content_type": upload.content_type,
             "sha256": upload.sha256,
             "created_at": now,
+            "reference": reference,
         }
         for upload in uploads
     ]
@@ -179,25 +189,13 @@ async def _referenced_rows(
     ]
     if problems:
         raise invalid(problems)
-    rows = []
+    shared = []
     for name, entry in references.items():
         source = found[entry.id]
-        rows.append(
-            {
-                "id": new_id("att"),
-                "tenant_id": row["tenant_id"],
-                "owner_kind": "execution",
-                "owner_id": row["id"],
-                "name": name,
-                "blob_key": source["blob_key"],
-                "size": source["size"],
-                "content_type": source["content_type"],
-                "sha256": source["sha256"],
-                "created_at": now,
-                "reference": True,
-            }
+        shared.append(
+            Upload(name, source["blob_key"], source["size"], source["sha256"], source["content_type"])
         )
-    return rows
+    return upload_rows(shared, row["tenant_id"], "execution", row["id"], now, reference=True)
 
 
 def _context_variables(request: WorkflowExecutionCreateRequest) -> dict[str, Any]:
@@ -340,8 +338,7 @@ async def _insert(
             )
         referenced = await _referenced_rows(conn, row, references, now)
         await store.insert_execution(conn, row)
-        await attachment_store.insert_attachments(conn, attachment_rows)
-        await attachment_store.insert_attachments(conn, referenced)
+        await attachment_store.insert_attachments(conn, attachment_rows + referenced)
         if first_step is not None:
             await store.insert_step_execution(conn, first_step)
         await log_store.insert_logs(conn, logs)
